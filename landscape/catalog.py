@@ -1,0 +1,367 @@
+"""The fixed-point catalog: where gradient flow from random starts ends, classified.
+
+Work is split into chunks of starts (``run_chunk``), each independent and
+deterministic given the config, so chunks can run anywhere; ``assemble`` merges
+chunk results into a ``Catalog``.
+
+Identification rule (documented in the README):
+  1. Merge: students whose directions agree to within ``PARALLEL_COS`` are one
+     student (their sum) -- splitting w into a w and (1 - a) w leaves the
+     function unchanged, so the whole split manifold maps to one point; students
+     of zero norm are dropped.
+  2. Two points are the same entry when the merged points have the same loss and
+     the same invariants under student permutations and teacher permutations
+     (sorted eigenvalues of Q and of M^T M, sorted entries of M and of diag Q), to
+     within ``SAME_TOL``. These invariants ignore which teacher permutations
+     preserve P; two points related by one that does not differ in loss unless P
+     is symmetric under it.
+  3. An entry's representative is its member of lowest index (a flat manifold
+     that contains a minimum is reported as a minimum), then first found.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import ENGINE_VERSION
+from .descent import CONVERGED, DEAD, DescentOptions, descend
+from .kernels import evaluate, teacher_constant
+from .spectrum import HessianSpectrum, classify, hessian_spectrum
+from .starts import draw_starts
+from .teachers import teacher_vectors
+
+CHUNK_SIZE = 50
+PARALLEL_COS = 1.0 - 1e-9
+SAME_TOL = 1e-6
+
+
+@dataclass
+class ChunkResult:
+    """Endpoints of a chunk of starts.
+
+    Attributes
+    ----------
+    indices : ndarray of int, shape (C,)
+    students : ndarray, shape (C, K, n)
+    status : ndarray of str, shape (C,)
+    grad_norm : ndarray, shape (C,)
+    saddles : list of ndarray (K, n)
+        Saddles the chunk's flows passed and escaped from.
+    """
+
+    indices: np.ndarray
+    students: np.ndarray
+    status: np.ndarray
+    grad_norm: np.ndarray
+    saddles: list
+
+
+@dataclass
+class FixedPoint:
+    """One entry of the catalog (a class of equivalent critical points).
+
+    Attributes
+    ----------
+    loss : float
+    kind : str
+        ``global_minimum``, ``local_minimum`` or ``saddle``.
+    spectrum : HessianSpectrum
+    hits : int
+        Starts whose flow ended here.
+    visits : int
+        Flows that passed this saddle and escaped (0 for minima).
+    grad_norm : float
+    students : ndarray, shape (K, n)
+        Representative in reduced coordinates, students in canonical order.
+    Q : ndarray, shape (K, K)
+    M : ndarray, shape (K, M)
+    """
+
+    loss: float
+    kind: str
+    spectrum: HessianSpectrum
+    hits: int
+    visits: int
+    grad_norm: float
+    students: np.ndarray
+    Q: np.ndarray
+    M: np.ndarray
+    signature: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def index(self):
+        return self.spectrum.index
+
+    @property
+    def flat(self):
+        return self.spectrum.flat
+
+    @property
+    def min_eigenvalue(self):
+        return self.spectrum.min_eigenvalue
+
+
+@dataclass
+class DeadPoint:
+    """A class of endpoints with dead students (the loss is not differentiable there).
+
+    Attributes
+    ----------
+    loss : float
+    dead : int
+        Number of zero students.
+    hits : int
+    grad_norm : float
+        Over the living students (polished like any critical point).
+    Q : ndarray, shape (K, K)
+    M : ndarray, shape (K, M)
+    """
+
+    loss: float
+    dead: int
+    hits: int
+    grad_norm: float
+    Q: np.ndarray
+    M: np.ndarray
+    signature: np.ndarray = field(repr=False, default=None)
+
+
+@dataclass
+class Catalog:
+    """Everything a fixed-point search found.
+
+    Attributes
+    ----------
+    config : CatalogConfig
+    fixed_points : list of FixedPoint
+        Sorted by loss.
+    dead_points : list of DeadPoint
+        Endpoints with a dead student, sorted by loss.
+    unconverged : int
+        Starts that did not reach a critical point within the budget.
+    seconds : float
+    """
+
+    config: object
+    fixed_points: list
+    dead_points: list
+    unconverged: int
+    seconds: float
+
+    @property
+    def global_fraction(self):
+        """Share of starts ending at loss < 1e-10 (dead students included)."""
+        hits = sum(p.hits for p in self.fixed_points if p.kind == "global_minimum")
+        hits += sum(p.hits for p in self.dead_points if p.loss < 1e-10)
+        return hits / self.config.starts
+
+    def to_json(self):
+        starts = self.config.starts
+        return {
+            "config": self.config.to_dict(),
+            "engine_version": ENGINE_VERSION,
+            "seconds": round(self.seconds, 4),
+            "unconverged": self.unconverged,
+            "global_fraction": self.global_fraction,
+            "fixed_points": [_point_json(p, starts) for p in self.fixed_points],
+            "nondifferentiable": {
+                "count": sum(p.hits for p in self.dead_points),
+                "points": [{
+                    "loss": p.loss, "reason": "dead_student", "dead": p.dead,
+                    "hits": p.hits, "fraction": p.hits / starts,
+                    "grad_norm": p.grad_norm, "Q": p.Q.tolist(), "M": p.M.tolist(),
+                } for p in self.dead_points],
+            },
+        }
+
+
+def _json_count(value):
+    return "inf" if value == math.inf else int(value)
+
+
+def _point_json(p, starts):
+    return {
+        "loss": p.loss,
+        "kind": p.kind,
+        "index": _json_count(p.index),
+        "flat": _json_count(p.flat),
+        "min_eigenvalue": p.min_eigenvalue,
+        "hits": p.hits,
+        "fraction": p.hits / starts,
+        "visits": p.visits,
+        "grad_norm": p.grad_norm,
+        "Q": p.Q.tolist(),
+        "M": p.M.tolist(),
+        "hessian": p.spectrum.to_json(),
+    }
+
+
+def chunks(starts, size=CHUNK_SIZE):
+    """Index ranges of the chunks a search of ``starts`` starts is split into."""
+    return [range(i, min(i + size, starts)) for i in range(0, starts, size)]
+
+
+def run_chunk(config, indices, options=DescentOptions()):
+    """Descend from the starts with the given indices (deterministic per index)."""
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    indices = np.asarray(list(indices), dtype=int)
+    W0 = draw_starts(config.seed, indices, config.students, config.teachers,
+                     config.start_dim, n)
+    result = descend(W0, V, options)
+    return ChunkResult(indices=indices, students=result.students, status=result.status,
+                       grad_norm=result.grad_norm,
+                       saddles=[point for _, point in result.saddles])
+
+
+def find_fixed_points(config, progress=None, options=DescentOptions(), executor=map):
+    """The fixed-point catalog of a config.
+
+    Parameters
+    ----------
+    config : CatalogConfig
+    progress : callable(done, total) or None
+        Called after each chunk with the number of starts done.
+    executor : callable like ``map``
+        Runs ``run_chunk`` over the chunks (in order of completion is fine).
+
+    Returns
+    -------
+    Catalog
+    """
+    began = time.perf_counter()
+    parts = chunks(config.starts)
+    results = []
+    done = 0
+    for result in executor(lambda idx: run_chunk(config, idx, options), parts):
+        results.append(result)
+        done += len(result.indices)
+        if progress is not None:
+            progress(done, config.starts)
+    catalog = assemble(config, results)
+    catalog.seconds = time.perf_counter() - began
+    return catalog
+
+
+def summary(students, teachers):
+    """Q = W W^T, shape (K, K), and M = W V^T, shape (K, M)."""
+    return students @ students.T, students @ teachers.T
+
+
+def canonical_order(M):
+    """Students ordered by the teacher they overlap most with, then by that overlap."""
+    best = np.argmax(M, axis=1)
+    return np.lexsort((-M[np.arange(M.shape[0]), best], best))
+
+
+def signature(loss, Q, M):
+    """Invariants of the merged point under student/teacher permutations (see module doc)."""
+    K = Q.shape[0]
+    norms = np.sqrt(np.maximum(np.diag(Q), 0.0))
+    alive = norms > 1e-12
+    groups = []
+    for k in np.nonzero(alive)[0]:
+        for group in groups:
+            l = group[0]
+            if Q[k, l] > PARALLEL_COS * norms[k] * norms[l]:
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    merge = np.zeros((len(groups), K))
+    for g, members in enumerate(groups):
+        merge[g, members] = 1.0
+    Qm, Mm = merge @ Q @ merge.T, merge @ M
+    return np.concatenate([
+        [loss, len(groups)],
+        np.linalg.eigvalsh(Qm),
+        np.linalg.eigvalsh(Mm.T @ Mm),
+        np.sort(Mm.ravel()),
+        np.sort(np.diag(Qm)),
+    ])
+
+
+def _same(a, b):
+    return a.shape == b.shape and np.all(np.abs(a - b) <= SAME_TOL * (1.0 + np.abs(a)))
+
+
+def _find(entries, sig):
+    for entry in entries:
+        if _same(entry.signature, sig):
+            return entry
+    return None
+
+
+def assemble(config, results):
+    """Classify the endpoints of all chunks and merge equivalent ones."""
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    fixed_points, dead_points = [], []
+    unconverged = 0
+
+    def add_critical(W, grad_norm, hit):
+        loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
+        Q, M = summary(W, V)
+        sig = signature(loss, Q, M)
+        spectrum = hessian_spectrum(W, V, config.dim)
+        entry = _find(fixed_points, sig)
+        if entry is None:
+            entry = FixedPoint(loss=loss, kind=classify(loss, spectrum), spectrum=spectrum,
+                               hits=0, visits=0, grad_norm=float(grad_norm),
+                               students=W, Q=Q, M=M, signature=sig)
+            fixed_points.append(entry)
+        elif spectrum.index < entry.index:
+            entry.spectrum, entry.kind = spectrum, classify(loss, spectrum)
+            entry.students, entry.Q, entry.M = W, Q, M
+            entry.grad_norm = float(grad_norm)
+        if hit:
+            entry.hits += 1
+        else:
+            entry.visits += 1
+
+    for result in results:
+        for W, status, g in zip(result.students, result.status, result.grad_norm):
+            if status == CONVERGED:
+                add_critical(W, g, hit=True)
+            elif status == DEAD:
+                loss = _loss_with_dead(W, V)
+                Q, M = summary(W, V)
+                sig = signature(loss, Q, M)
+                entry = _find(dead_points, sig)
+                if entry is None:
+                    dead = int(np.sum(np.linalg.norm(W, axis=1) == 0))
+                    entry = DeadPoint(loss=loss, dead=dead, hits=0, grad_norm=float(g),
+                                      Q=Q, M=M, signature=sig)
+                    dead_points.append(entry)
+                entry.hits += 1
+            else:
+                unconverged += 1
+        for W in result.saddles:
+            add_critical(W, evaluate_gradient_norm(W, V), hit=False)
+
+    for entry in fixed_points:
+        order = canonical_order(entry.M)
+        entry.students = entry.students[order]
+        entry.Q, entry.M = summary(entry.students, V)
+    for entry in dead_points:
+        order = canonical_order(entry.M)
+        entry.Q, entry.M = entry.Q[np.ix_(order, order)], entry.M[order]
+    fixed_points.sort(key=lambda p: (p.loss, -p.hits))
+    dead_points.sort(key=lambda p: (p.loss, -p.hits))
+    return Catalog(config=config, fixed_points=fixed_points, dead_points=dead_points,
+                   unconverged=unconverged, seconds=0.0)
+
+
+def evaluate_gradient_norm(W, V):
+    return float(np.linalg.norm(evaluate(W, V, 1).gradient[0]))
+
+
+def _loss_with_dead(W, V):
+    """Loss of a point with zero students (they contribute nothing to f)."""
+    alive = W[np.linalg.norm(W, axis=1) > 0]
+    if not alive.size:
+        return float(teacher_constant(V @ V.T))
+    return float(evaluate(alive, V, 0).loss[0])
