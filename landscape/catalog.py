@@ -34,7 +34,10 @@ from .starts import draw_starts
 from .teachers import teacher_vectors
 
 CHUNK_SIZE = 50
-PARALLEL_COS = 1.0 - 1e-9
+# Students closer in angle than 1e-3 rad are parallel: near a split point the
+# loss grows only like the cube of the opening angle, so polishing to
+# |grad| < 1e-10 leaves angles up to ~1e-5.
+PARALLEL_COS = float(np.cos(1e-3))
 SAME_TOL = 1e-6
 
 
@@ -257,13 +260,11 @@ def canonical_order(M):
     return np.lexsort((-M[np.arange(M.shape[0]), best], best))
 
 
-def signature(loss, Q, M):
-    """Invariants of the merged point under student/teacher permutations (see module doc)."""
-    K = Q.shape[0]
+def parallel_groups(Q):
+    """Groups of parallel students (lists of indices); zero students are left out."""
     norms = np.sqrt(np.maximum(np.diag(Q), 0.0))
-    alive = norms > 1e-12
     groups = []
-    for k in np.nonzero(alive)[0]:
+    for k in np.nonzero(norms > 0)[0]:
         for group in groups:
             l = group[0]
             if Q[k, l] > PARALLEL_COS * norms[k] * norms[l]:
@@ -271,6 +272,31 @@ def signature(loss, Q, M):
                 break
         else:
             groups.append([k])
+    return groups
+
+
+def snap_parallel(W):
+    """Make nearly parallel students exactly parallel (keeping their norms).
+
+    Returns
+    -------
+    ndarray, shape (K, n)
+        On the split manifold the Hessian is only continuous, and its transverse
+        eigenvalues vanish exactly on it; snapping makes flat counts reliable.
+    """
+    W = W.copy()
+    for group in parallel_groups(W @ W.T):
+        if len(group) > 1:
+            direction = W[group].sum(axis=0)
+            direction /= np.linalg.norm(direction)
+            W[group] = np.linalg.norm(W[group], axis=1)[:, None] * direction
+    return W
+
+
+def signature(loss, Q, M):
+    """Invariants of the merged point under student/teacher permutations (see module doc)."""
+    K = Q.shape[0]
+    groups = parallel_groups(Q)
     merge = np.zeros((len(groups), K))
     for g, members in enumerate(groups):
         merge[g, members] = 1.0
@@ -303,6 +329,9 @@ def assemble(config, results):
     unconverged = 0
 
     def add_critical(W, grad_norm, hit):
+        snapped = snap_parallel(W)
+        if not np.array_equal(snapped, W):
+            W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
         loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
         Q, M = summary(W, V)
         sig = signature(loss, Q, M)

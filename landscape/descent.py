@@ -257,6 +257,11 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                     next_round.append(i)
                     continue
                 W[i] = W_new[j]
+                if np.linalg.norm(W[i], axis=1).min() < options.dead_tol * scale:
+                    # Newton took a student to (nearly) zero: a dead student.
+                    status[i] = DEAD
+                    W[i], grad_norm[i] = _polish_dead(W[i], V, options, scale)
+                    continue
                 status[i] = CONVERGED
                 grad_norm[i] = g[j]
         dead_ids = pending[flow_status == DEAD]
@@ -273,7 +278,7 @@ def descend(starts, V, options=DescentOptions(), progress=None):
 def _polish_dead(W, V, options, scale):
     """Zero the dead students and polish the living ones (the loss is smooth in them)."""
     W = W.copy()
-    alive = np.linalg.norm(W, axis=1) >= options.dead_tol * scale * 10
+    alive = np.linalg.norm(W, axis=1) >= options.dead_tol * scale
     W[~alive] = 0.0
     if not alive.any():
         return W, 0.0

@@ -1,0 +1,122 @@
+"""Command line: ``python -m landscape fixed-points ...``.
+
+Invalid input exits with status 2 and one line on stderr; no traceback ever
+reaches the user.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .config import ConfigError, make_catalog_config
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    parser = _Parser(prog="python -m landscape",
+                     description="The loss landscape of two-layer ReLU networks.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    fp = commands.add_parser(
+        "fixed-points", help="catalog of fixed points of gradient flow from random starts",
+        description="Run gradient flow from random starts, polish the endpoints with "
+                    "Newton's method and classify them by their exact Hessian.")
+    fp.add_argument("--students", required=True, metavar="K", help="student width K")
+    fp.add_argument("--teachers", required=True, metavar="M", help="teacher width M")
+    fp.add_argument("--teacher", default="orthonormal", metavar="SPEC",
+                    help="orthonormal | correlated:RHO | norms:n1,..,nM | random:SEED | "
+                         "file:PATH (default: orthonormal)")
+    fp.add_argument("--dim", default="inf", metavar="D", help="input dimension, or inf (default)")
+    fp.add_argument("--starts", default="200", metavar="N", help="random starts (default 200)")
+    fp.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
+    fp.add_argument("--init-dim", default="1000", metavar="N",
+                    help="dimension the starts are drawn in when d = inf (default 1000)")
+    fp.add_argument("--format", default="table", choices=("table", "json"))
+    fp.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
+    return parser
+
+
+def _count(value):
+    return "inf" if value == math.inf else str(value)
+
+
+def format_catalog_table(catalog):
+    c = catalog.config
+    lines = [
+        f"K={c.students} M={c.teachers} teacher={c.teacher.spec} d={'inf' if c.dim == math.inf else c.dim}"
+        f" starts={c.starts} seed={c.seed}" + (f" init-dim={c.init_dim}" if c.dim == math.inf else ""),
+        f"{len(catalog.fixed_points)} fixed points, global fraction {catalog.global_fraction:.3f}, "
+        f"unconverged {catalog.unconverged}, dead-student endpoints "
+        f"{sum(p.hits for p in catalog.dead_points)}, {catalog.seconds:.2f} s",
+        "",
+        f"{'#':>3} {'loss':>12} {'kind':<15} {'index':>5} {'flat':>5} {'min eig':>11} "
+        f"{'hits':>6} {'share':>7} {'visits':>6}",
+    ]
+    for i, p in enumerate(catalog.fixed_points):
+        lines.append(
+            f"{i:>3} {p.loss:>12.6g} {p.kind:<15} {_count(p.index):>5} {_count(p.flat):>5} "
+            f"{p.min_eigenvalue:>11.4g} {p.hits:>6} {100 * p.hits / c.starts:>6.1f}% {p.visits:>6}")
+    if catalog.dead_points:
+        lines += ["", "endpoints with dead (zero) students, where the loss is not differentiable:"]
+    for p in catalog.dead_points:
+        lines.append(f"  - loss {p.loss:.6g}, {p.dead} dead, {p.hits} hits "
+                     f"({100 * p.hits / c.starts:.1f}%)")
+    return "\n".join(lines) + "\n"
+
+
+def _progress(done, total):
+    print(f"\r{done}/{total} starts", end="" if done < total else "\n",
+          file=sys.stderr, flush=True)
+
+
+def run_fixed_points(args):
+    from .catalog import find_fixed_points
+
+    config = make_catalog_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        starts=args.starts, seed=args.seed, init_dim=args.init_dim)
+    catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None)
+    if args.format == "json":
+        return json.dumps(catalog.to_json(), indent=1) + "\n"
+    return format_catalog_table(catalog)
+
+
+COMMANDS = {"fixed-points": run_fixed_points}
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        text = COMMANDS[args.command](args)
+        if getattr(args, "output", None):
+            try:
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        else:
+            sys.stdout.write(text)
+        return 0
+    except (UsageError, ConfigError) as exc:
+        print(f"landscape: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("landscape: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"landscape: internal error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
