@@ -275,21 +275,35 @@ def parallel_groups(Q):
     return groups
 
 
-def snap_parallel(W):
+def snap_parallel(W, V):
     """Make nearly parallel students exactly parallel (keeping their norms).
+
+    A group of parallel students takes the direction of a teacher it is parallel
+    to, else the direction of its sum. On such points the Hessian is only
+    continuous (the loss grows like the cube of the opening angle), so polished
+    points are left up to ~1e-5 off them with spurious curvatures of that size;
+    snapping makes signs and flat counts reliable.
+
+    Parameters
+    ----------
+    W : ndarray, shape (K, n)
+    V : ndarray, shape (M, n)
 
     Returns
     -------
     ndarray, shape (K, n)
-        On the split manifold the Hessian is only continuous, and its transverse
-        eigenvalues vanish exactly on it; snapping makes flat counts reliable.
     """
     W = W.copy()
-    for group in parallel_groups(W @ W.T):
-        if len(group) > 1:
-            direction = W[group].sum(axis=0)
-            direction /= np.linalg.norm(direction)
-            W[group] = np.linalg.norm(W[group], axis=1)[:, None] * direction
+    K = W.shape[0]
+    U = np.vstack([W, V])
+    for group in parallel_groups(U @ U.T):
+        students = [k for k in group if k < K]
+        teachers = [k for k in group if k >= K]
+        if not students or len(group) < 2:
+            continue
+        direction = U[teachers[0]] if teachers else W[students].sum(axis=0)
+        direction = direction / np.linalg.norm(direction)
+        W[students] = np.linalg.norm(W[students], axis=1)[:, None] * direction
     return W
 
 
@@ -329,7 +343,7 @@ def assemble(config, results):
     unconverged = 0
 
     def add_critical(W, grad_norm, hit):
-        snapped = snap_parallel(W)
+        snapped = snap_parallel(W, V)
         if not np.array_equal(snapped, W):
             W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
         loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off

@@ -1,0 +1,172 @@
+"""The fixed-point catalog: every entry a polished critical point whose classification
+is checked independently; symmetric copies merged; nothing dropped."""
+import math
+
+import numpy as np
+import pytest
+
+from landscape.catalog import (ChunkResult, assemble, find_fixed_points, run_chunk,
+                               signature, snap_parallel, summary)
+from landscape.config import make_catalog_config
+from landscape.descent import DescentOptions, descend
+from landscape.kernels import evaluate
+from landscape.teachers import teacher_vectors
+
+
+def fd_hessian_eigenvalues(W, V, h=1e-7):
+    # Small h: at aligned pairs the loss is C^2 but not C^3, so the error is O(h).
+    K, n = W.shape
+    H = np.zeros((K * n, K * n))
+    for j, i in enumerate(np.ndindex(W.shape)):
+        e = np.zeros_like(W)
+        e[i] = h
+        H[:, j] = ((evaluate(W + e, V, 1).gradient[0] - evaluate(W - e, V, 1).gradient[0])
+                   / (2 * h)).ravel()
+    return np.linalg.eigvalsh(0.5 * (H + H.T))
+
+
+def accounted(catalog):
+    return (sum(p.hits for p in catalog.fixed_points) + sum(p.hits for p in catalog.dead_points)
+            + catalog.unconverged)
+
+
+@pytest.fixture(scope="module")
+def catalog6():
+    # K = M = 6 in d = 6: the first width with a spurious minimum (Safran & Shamir 2018).
+    return find_fixed_points(make_catalog_config(6, 6, dim=6, starts=600, seed=0))
+
+
+def test_small_problem_reaches_the_global_minimum_only():
+    config = make_catalog_config(3, 3, dim="inf", starts=40)
+    catalog = find_fixed_points(config)
+    assert [p.kind for p in catalog.fixed_points] == ["global_minimum"]
+    point = catalog.fixed_points[0]
+    assert point.hits == 40 and catalog.global_fraction == 1.0
+    np.testing.assert_allclose(point.M, np.eye(3), atol=1e-9)   # canonical order
+    np.testing.assert_allclose(point.Q, np.eye(3), atol=1e-9)
+    assert point.grad_norm < 1e-10
+
+
+def test_spurious_minimum_at_six_students(catalog6):
+    assert accounted(catalog6) == 600
+    kinds = [p.kind for p in catalog6.fixed_points]
+    assert kinds[0] == "global_minimum"
+    spurious = [p for p in catalog6.fixed_points if p.kind == "local_minimum"]
+    assert spurious, "K = M = 6 has a spurious local minimum"
+    assert all(p.loss > 1e-3 for p in spurious)
+    # Rare at K = 6: a small share of starts.
+    assert sum(p.hits for p in spurious) / 600 < 0.05
+
+
+def test_every_entry_is_critical_and_its_spectrum_matches_finite_differences(catalog6):
+    config = catalog6.config
+    V = teacher_vectors(config.teacher.P, config.reduced_dim)
+    for point in catalog6.fixed_points:
+        assert point.grad_norm < 1e-10
+        W = point.students
+        assert np.linalg.norm(evaluate(W, V, 1).gradient) < 1e-10
+        fd = fd_hessian_eigenvalues(W, V)
+        span = np.repeat(point.spectrum.span_eigenvalues, point.spectrum.span_multiplicities)
+        np.testing.assert_allclose(span, fd, atol=1e-6)
+        assert (point.kind == "local_minimum") == (fd.min() > 1e-7 and point.loss > 1e-10)
+        assert point.min_eigenvalue == pytest.approx(fd.min(), abs=1e-6)
+
+
+def test_catalog_is_invariant_under_student_and_teacher_permutations():
+    config = make_catalog_config(4, 4, dim=4, starts=20)
+    chunk = run_chunk(config, range(20))
+    V = teacher_vectors(config.teacher.P, 4)
+    rng = np.random.default_rng(0)
+    permuted = chunk.students.copy()
+    for s in range(len(permuted)):
+        permuted[s] = permuted[s][rng.permutation(4)]
+        # A teacher permutation of an orthonormal teacher is a coordinate permutation.
+        permuted[s] = permuted[s][:, rng.permutation(4)]
+    other = ChunkResult(chunk.indices, permuted, chunk.status, chunk.grad_norm, [])
+    a = assemble(config, [chunk])
+    b = assemble(config, [other])
+    assert len(a.fixed_points) == len(b.fixed_points)
+    for p, q in zip(a.fixed_points, b.fixed_points):
+        assert p.hits == q.hits and p.kind == q.kind
+        assert p.loss == pytest.approx(q.loss, abs=1e-12)
+        np.testing.assert_allclose(p.Q, q.Q, atol=1e-9)
+        np.testing.assert_allclose(p.M, q.M, atol=1e-9)
+
+
+def test_chunks_give_the_same_catalog_in_any_split():
+    config = make_catalog_config(4, 3, starts=12, seed=5)
+    whole = assemble(config, [run_chunk(config, range(12))])
+    split = assemble(config, [run_chunk(config, range(7, 12)), run_chunk(config, range(7))])
+    assert [(p.hits, round(p.loss, 9)) for p in whole.fixed_points] == \
+        [(p.hits, round(p.loss, 9)) for p in split.fixed_points]
+
+
+def test_split_manifold_is_one_entry():
+    V = np.eye(3)[:2]
+    points = []
+    for alpha in (0.2, 0.5, 0.9):
+        W = np.array([V[0], alpha * V[1], (1 - alpha) * V[1]])
+        Q, M = summary(W, V)
+        points.append(signature(0.0, Q, M))
+    assert all(np.allclose(points[0], p) for p in points)
+    # ... while a genuinely different point is not merged.
+    W = np.array([V[0], 0.5 * V[1], 0.5 * V[0]])
+    Q, M = summary(W, V)
+    assert not np.allclose(points[0][:2], signature(0.0, Q, M)[:2]) or \
+        not np.allclose(points[0], signature(0.0, Q, M))
+
+
+def test_snapping_zeroes_the_transverse_curvature():
+    V = np.eye(3)[:2]
+    W = np.array([V[0], 0.7 * V[1], 0.3 * V[1] + np.array([0, 0, 1e-6])])
+    snapped = snap_parallel(W, V)
+    np.testing.assert_allclose(np.linalg.norm(snapped, axis=1), np.linalg.norm(W, axis=1))
+    values = np.linalg.eigvalsh(evaluate(snapped, V, 2).hessian[0].reshape(9, 9))
+    assert np.sum(np.abs(values) < 1e-9) == 3   # split + two openings
+    # norms are kept, so the split sums to 1 + 2e-12
+    assert np.linalg.norm(evaluate(snapped, V, 1).gradient) < 1e-11
+    np.testing.assert_allclose(snapped[2], [0, 0.3, 0], atol=1e-11)
+
+
+def test_over_parameterised_catalog_accounts_for_every_start():
+    catalog = find_fixed_points(make_catalog_config(3, 2, dim=3, starts=60, seed=1))
+    assert accounted(catalog) == 60
+    assert catalog.global_fraction == pytest.approx(
+        (sum(p.hits for p in catalog.fixed_points if p.kind == "global_minimum")
+         + sum(p.hits for p in catalog.dead_points if p.loss < 1e-10)) / 60)
+    globals_ = [p for p in catalog.fixed_points if p.kind == "global_minimum"]
+    # All split global minima are one entry, with the split direction flat.
+    assert len(globals_) == 1 and globals_[0].flat >= 1
+
+
+def test_unconverged_starts_are_counted_not_dropped():
+    config = make_catalog_config(5, 5, starts=6)
+    catalog = find_fixed_points(config, options=DescentOptions(max_time=1.0))
+    assert catalog.unconverged == 6
+    assert catalog.fixed_points == []
+
+
+def test_saddle_on_the_way_is_escaped_and_recorded():
+    # Start exactly on the symmetric subspace w_1 = w_2 (an invariant set of the
+    # flow containing a saddle), slightly perturbed so the flow can leave it.
+    V = teacher_vectors(np.eye(2), 4)
+    w = np.array([0.3, 0.3, 0.1, 0.0])
+    start = np.stack([w, w + np.array([0, 0, 0, 1e-9])])[None]
+    result = descend(start, V, DescentOptions(switch_gradient=1e-3))
+    assert result.status[0] == "converged"
+    final = result.students[0]
+    assert evaluate(final, V, 0).loss[0] < 1e-10
+    assert len(result.saddles) >= 1
+    saddle = result.saddles[0][1]
+    assert np.linalg.norm(evaluate(saddle, V, 1).gradient) < 1e-10
+    assert np.linalg.eigvalsh(evaluate(saddle, V, 2).hessian[0].reshape(8, 8)).min() < 0
+
+
+def test_orthogonal_block_enters_the_index_with_multiplicity():
+    config = make_catalog_config(2, 2, dim=9, starts=4)
+    catalog = find_fixed_points(config)
+    spectrum = catalog.fixed_points[0].spectrum
+    assert spectrum.orthogonal_multiplicity == 9 - 4
+    assert spectrum.span_multiplicities.sum() == 2 * 4
+    inf = find_fixed_points(make_catalog_config(2, 2, dim="inf", starts=4)).fixed_points[0]
+    assert inf.spectrum.orthogonal_multiplicity == math.inf
