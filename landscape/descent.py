@@ -251,9 +251,13 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                 if lam[j] < -options.negative_tol and escapes[i] < options.max_escapes:
                     saddles.append((int(i), W_new[j].copy()))
                     escapes[i] += 1
-                    push = _canonical_sign(soft[j:j + 1])[0]
+                    # Alternate sides, so a push that flows back is not repeated.
+                    push = _canonical_sign(soft[j:j + 1])[0] * (-1.0) ** (escapes[i] - 1)
                     W[i] = W_new[j] + options.escape_step * scale * push
-                    switch[i] = options.switch_gradient * scale
+                    # Near a soft saddle the pushed point is already "stationary"
+                    # by the usual test: demand a real decrease of the gradient.
+                    pushed = gradient_norm(evaluate(W[i][None], V, 1).gradient)[0]
+                    switch[i] = min(options.switch_gradient * scale, 0.01 * pushed)
                     next_round.append(i)
                     continue
                 W[i] = W_new[j]
