@@ -170,3 +170,20 @@ def test_orthogonal_block_enters_the_index_with_multiplicity():
     assert spectrum.span_multiplicities.sum() == 2 * 4
     inf = find_fixed_points(make_catalog_config(2, 2, dim="inf", starts=4)).fixed_points[0]
     assert inf.spectrum.orthogonal_multiplicity == math.inf
+
+
+def spurious_share(K, starts=200):
+    catalog = find_fixed_points(make_catalog_config(K, K, dim=K, starts=starts, seed=0))
+    spurious = [p for p in catalog.fixed_points if p.kind == "local_minimum"]
+    return sum(p.hits for p in spurious) / starts, spurious
+
+
+def test_spurious_minima_become_common_as_width_grows():
+    # Safran & Shamir (2018) report the share of runs ending in spurious minima
+    # growing from well under 1% at k = 6 to about 30% at k = 10.
+    share7, _ = spurious_share(7)
+    share10, spurious10 = spurious_share(10)
+    assert share7 < 0.1
+    assert 0.15 < share10 < 0.6
+    assert share10 > 2 * share7
+    assert all(p.index == 0 and p.min_eigenvalue > 1e-4 for p in spurious10)
