@@ -136,7 +136,19 @@ def flow(W, V, options, scale, stop_gradient, max_time):
     return W, time, status
 
 
+# Numbers of dense Hessian entries held at once by ``newton`` (8 bytes each).
+HESSIAN_BUDGET = 2 * 10**7
+
+
 def newton(W, V, options, scale):
+    """``_newton_batch`` over sub-batches small enough for dense Hessians."""
+    B, K, n = W.shape
+    size = max(1, HESSIAN_BUDGET // (K * n) ** 2)
+    parts = [_newton_batch(W[i:i + size], V, options, scale) for i in range(0, B, size)]
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def _newton_batch(W, V, options, scale):
     """Polish points with (pseudo-inverse) Newton steps.
 
     Parameters
