@@ -31,5 +31,6 @@ def basin_share_figure(catalog):
     fig.update_layout(
         title="Where gradient flow ends", yaxis_title="share of starts (%)",
         xaxis_title="fixed point", template="plotly_white", bargap=0.3,
+        yaxis_type="log",  # rare spurious minima (< 1 %) stay visible next to ~99 %
         margin=dict(l=60, r=20, t=50, b=60))
     return fig

@@ -25,7 +25,8 @@ CONTROLS = [  # (id = URL parameter = CLI option, label, default)
 
 def layout():
     fields = [html.Div([html.Label(label, htmlFor=cid), dcc.Input(id=cid, value=default,
-                                                               type="text", debounce=True)],
+                                                               type="text", debounce=True,
+                                                               style={"width": "9rem"})],
                        className="control")
               for cid, label, default in CONTROLS]
     return html.Div([
@@ -33,6 +34,7 @@ def layout():
         html.Div(fields + [html.Button("compute", id="compute", n_clicks=0)],
                  className="controls"),
         html.Div(id="message", className="message"),
+        html.Div(id="summary", className="summary"),
         dcc.Loading(html.Div([dcc.Graph(id="shares"), html.Div(id="table")])),
     ])
 
@@ -58,15 +60,15 @@ def catalog_table(catalog):
 
 def register(app):
     @app.callback(Output("shares", "figure"), Output("table", "children"),
-                  Output("message", "children"),
+                  Output("message", "children"), Output("summary", "children"),
                   Input("compute", "n_clicks"),
                   [State(cid, "value") for cid, _, _ in CONTROLS])
     def update(_, *values):
         try:
             catalog = compute(values)
         except ConfigError as exc:
-            return basin_share_figure({"fixed_points": []}), None, str(exc)
+            return basin_share_figure({"fixed_points": []}), None, str(exc), None
         summary = (f"{len(catalog['fixed_points'])} fixed points in {catalog['seconds']:.2f} s; "
                    f"unconverged {catalog['unconverged']}, dead-student endpoints "
                    f"{catalog['nondifferentiable']['count']}")
-        return basin_share_figure(catalog), catalog_table(catalog), summary
+        return basin_share_figure(catalog), catalog_table(catalog), None, summary
