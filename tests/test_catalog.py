@@ -11,18 +11,12 @@ from landscape.config import make_catalog_config
 from landscape.descent import DescentOptions, descend
 from landscape.kernels import evaluate
 from landscape.teachers import teacher_vectors
+from numerics import fd_hessian
 
 
-def fd_hessian_eigenvalues(W, V, h=1e-7):
+def fd_hessian_eigenvalues(W, V):
     # Small h: at aligned pairs the loss is C^2 but not C^3, so the error is O(h).
-    K, n = W.shape
-    H = np.zeros((K * n, K * n))
-    for j, i in enumerate(np.ndindex(W.shape)):
-        e = np.zeros_like(W)
-        e[i] = h
-        H[:, j] = ((evaluate(W + e, V, 1).gradient[0] - evaluate(W - e, V, 1).gradient[0])
-                   / (2 * h)).ravel()
-    return np.linalg.eigvalsh(0.5 * (H + H.T))
+    return np.linalg.eigvalsh(fd_hessian(W, V, h=1e-7))
 
 
 def accounted(catalog):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from landscape.kernels import evaluate, teacher_constant
+from numerics import fd_hessian
 
 
 def plain_loss(W, V):
@@ -31,18 +32,6 @@ def fd_gradient(W, V, h=1e-6):
         e[i] = h
         g[i] = (plain_loss(W + e, V) - plain_loss(W - e, V)) / (2 * h)
     return g
-
-
-def fd_hessian(W, V, h=1e-5):
-    """Central differences of the engine's gradient, shape (K*n, K*n)."""
-    K, n = W.shape
-    H = np.zeros((K * n, K * n))
-    for j, i in enumerate(np.ndindex(W.shape)):
-        e = np.zeros_like(W)
-        e[i] = h
-        H[:, j] = ((evaluate(W + e, V, 1).gradient[0] - evaluate(W - e, V, 1).gradient[0])
-                   / (2 * h)).ravel()
-    return 0.5 * (H + H.T)
 
 
 @pytest.fixture
