@@ -1,0 +1,224 @@
+"""Dynamics of the summary statistics (Q, M): gradient-flow and one-pass SGD ODEs,
+and a weight-space one-pass SGD simulator to check them against.
+
+Gradient flow dW/dt = -grad L gives dQ/dt = -(G W^T + W G^T), dM/dt = -G V^T.
+One-pass SGD, w_k <- w_k + (lr/d) 1[w_k.x > 0] (f* - f) x with t = steps/d, gives in
+the limit d -> inf the same drift times lr plus lr^2 E[delta_k delta_l] in dQ/dt
+(``moments.second_moment``). Everything is computed from the joint Gram matrix
+Omega = [[Q, M], [M^T, P]] realised by an eigendecomposition, so singular Omega
+(students aligned with teachers) is fine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from .kernels import evaluate
+from .moments import second_moment
+
+# Students with a smaller norm are dead: they neither move nor contribute.
+DEAD_NORM = 1e-12
+
+
+def joint_gram(Q, M, P):
+    """Omega = [[Q, M], [M^T, P]], shape (K + M, K + M)."""
+    return np.block([[Q, M], [M.T, P]])
+
+
+def realise(Q, M, P):
+    """Vectors with the given overlaps: W, shape (K, N), and V, shape (M, N), N = K + M.
+
+    Any factorisation of Omega works, as the loss and the drift depend on inner
+    products only; an eigendecomposition copes with a singular (PSD) Omega.
+    """
+    K = Q.shape[0]
+    values, vectors = np.linalg.eigh(joint_gram(Q, M, P))
+    U = vectors * np.sqrt(np.maximum(values, 0.0))
+    return U[:K], U[K:]
+
+
+def loss_of(Q, M, P):
+    """L(Q, M) for one point."""
+    W, V = realise(Q, M, P)
+    alive = np.linalg.norm(W, axis=1) > DEAD_NORM
+    if not alive.any():
+        from .kernels import teacher_constant
+        return float(teacher_constant(P))
+    return float(evaluate(W[alive], V, 0).loss[0])
+
+
+def drift(Q, M, P, lr):
+    """(dQ/dt, dM/dt) of gradient flow (lr = 0) or of the one-pass SGD ODE (lr > 0).
+
+    Parameters
+    ----------
+    Q : ndarray, shape (K, K)
+    M : ndarray, shape (K, M)
+    P : ndarray, shape (M, M)
+    lr : float
+
+    Returns
+    -------
+    dQ : ndarray, shape (K, K)
+    dM : ndarray, shape (K, M)
+    """
+    K = Q.shape[0]
+    W, V = realise(Q, M, P)
+    alive = np.linalg.norm(W, axis=1) > DEAD_NORM
+    G = np.zeros_like(W)
+    if alive.any():
+        G[alive] = evaluate(W[alive], V, 1).gradient[0]
+    GW = G @ W.T
+    rate = lr if lr > 0 else 1.0
+    dQ = -rate * (GW + GW.T)
+    dM = -rate * (G @ V.T)
+    if lr > 0 and alive.any():
+        idx = np.nonzero(alive)[0]
+        keep = np.concatenate([idx, K + np.arange(P.shape[0])])
+        omega = joint_gram(Q, M, P)[np.ix_(keep, keep)]
+        dQ[np.ix_(idx, idx)] += lr * lr * second_moment(omega, idx.size)
+    return dQ, dM
+
+
+@dataclass
+class Trajectory:
+    """Summary statistics along a trajectory.
+
+    Attributes
+    ----------
+    t : ndarray, shape (T,)
+    Q : ndarray, shape (T, K, K)
+    M : ndarray, shape (T, K, M)
+    loss : ndarray, shape (T,)
+    """
+
+    t: np.ndarray
+    Q: np.ndarray
+    M: np.ndarray
+    loss: np.ndarray
+
+    def to_json(self):
+        return {"t": self.t.tolist(), "Q": self.Q.tolist(), "M": self.M.tolist(),
+                "loss": self.loss.tolist()}
+
+
+def integrate(Q0, M0, P, lr, times, rtol=1e-8, atol=1e-10):
+    """Integrate the ODE of ``drift`` and report it at the given times.
+
+    Parameters
+    ----------
+    Q0 : ndarray, shape (K, K)
+    M0 : ndarray, shape (K, M)
+    P : ndarray, shape (M, M)
+    lr : float
+        0 for gradient flow (then t is gradient-flow time).
+    times : ndarray, shape (T,)
+        Increasing, starting at 0.
+
+    Returns
+    -------
+    Trajectory
+    """
+    K, Mt = M0.shape
+
+    def unpack(y):
+        Q = y[:K * K].reshape(K, K)
+        return 0.5 * (Q + Q.T), y[K * K:].reshape(K, Mt)
+
+    def rhs(_, y):
+        dQ, dM = drift(*unpack(y), P, lr)
+        return np.concatenate([dQ.ravel(), dM.ravel()])
+
+    y0 = np.concatenate([np.asarray(Q0, float).ravel(), np.asarray(M0, float).ravel()])
+    times = np.asarray(times, dtype=float)
+    solution = solve_ivp(rhs, (times[0], times[-1]), y0, method="RK45", t_eval=times,
+                         rtol=rtol, atol=atol)
+    if not solution.success:
+        raise RuntimeError(f"ODE integration failed: {solution.message}")
+    Qs = np.empty((times.size, K, K))
+    Ms = np.empty((times.size, K, Mt))
+    for i, y in enumerate(solution.y.T):
+        Qs[i], Ms[i] = unpack(y)
+    loss = np.array([loss_of(Q, M, P) for Q, M in zip(Qs, Ms)])
+    return Trajectory(t=times, Q=Qs, M=Ms, loss=loss)
+
+
+@dataclass
+class Simulation:
+    """Independent one-pass SGD runs in weight space.
+
+    Attributes
+    ----------
+    dim : int
+    t : ndarray, shape (T,)
+    Q : ndarray, shape (R, T, K, K)
+    M : ndarray, shape (R, T, K, M)
+    loss : ndarray, shape (R, T)
+    """
+
+    dim: int
+    t: np.ndarray
+    Q: np.ndarray
+    M: np.ndarray
+    loss: np.ndarray
+
+    def to_json(self):
+        return {"dim": self.dim, "runs": int(self.Q.shape[0]), "t": self.t.tolist(),
+                "Q_mean": self.Q.mean(0).tolist(), "M_mean": self.M.mean(0).tolist(),
+                "M_std": self.M.std(0).tolist(), "loss_mean": self.loss.mean(0).tolist()}
+
+
+def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
+    """One-pass SGD in dimension ``dim`` from weights with overlaps (Q0, M0).
+
+    Every run starts from the same weights and sees its own fresh samples;
+    ``runs`` runs advance together (vectorised). Time t corresponds to
+    round(t * dim) steps.
+
+    Parameters
+    ----------
+    Q0 : ndarray, shape (K, K)
+    M0 : ndarray, shape (K, M)
+    P : ndarray, shape (M, M)
+    lr : float
+    dim : int
+        Input dimension, at least K + M.
+    runs : int
+    times : ndarray, shape (T,)
+
+    Returns
+    -------
+    Simulation
+    """
+    K, Mt = M0.shape
+    W0, V0 = realise(np.asarray(Q0, float), np.asarray(M0, float), np.asarray(P, float))
+    n = W0.shape[1]
+    W = np.zeros((runs, K, dim))
+    W[:, :, :n] = W0
+    V = np.zeros((Mt, dim))
+    V[:, :n] = V0
+    steps_at = np.round(np.asarray(times) * dim).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    Qs = np.empty((runs, steps_at.size, K, K))
+    Ms = np.empty((runs, steps_at.size, K, Mt))
+    step, record = 0, 0
+    scale = lr / dim
+    while record < steps_at.size:
+        while record < steps_at.size and steps_at[record] == step:
+            Qs[:, record] = W @ W.transpose(0, 2, 1)
+            Ms[:, record] = W @ V.T
+            record += 1
+        if record == steps_at.size:
+            break
+        todo = min(block, steps_at[record] - step)
+        X = rng.standard_normal((todo, runs, dim))
+        teacher = np.maximum(X @ V.T, 0.0).sum(-1)                # (todo, runs)
+        for x, target in zip(X, teacher):
+            pre = np.einsum("rkd,rd->rk", W, x)
+            error = target - np.maximum(pre, 0.0).sum(-1)          # f* - f
+            W += (scale * (pre > 0) * error[:, None])[:, :, None] * x[:, None, :]
+        step += todo
+    loss = np.array([[loss_of(Q, M, P) for Q, M in zip(Qr, Mr)] for Qr, Mr in zip(Qs, Ms)])
+    return Simulation(dim=dim, t=np.asarray(times, float), Q=Qs, M=Ms, loss=loss)
