@@ -10,6 +10,8 @@ import json
 import math
 import sys
 
+import numpy as np
+
 from .config import ConfigError, make_catalog_config
 
 
@@ -42,6 +44,29 @@ def build_parser():
                     help="dimension the starts are drawn in when d = inf (default 1000)")
     fp.add_argument("--format", default="table", choices=("table", "json"))
     fp.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
+    fl = commands.add_parser(
+        "flow", help="trajectory of the summary statistics (Q, M) under gradient flow or SGD",
+        description="Integrate the ODE of (Q, M) for gradient flow (--lr 0) or one-pass SGD "
+                    "(--lr > 0, the d -> inf limit), optionally against a weight-space SGD "
+                    "simulation in dimension --simulate.")
+    fl.add_argument("--students", required=True, metavar="K")
+    fl.add_argument("--teachers", required=True, metavar="M")
+    fl.add_argument("--teacher", default="orthonormal", metavar="SPEC")
+    fl.add_argument("--dim", default="inf", metavar="D",
+                    help="input dimension used to draw the start (default inf)")
+    fl.add_argument("--lr", required=True, metavar="ETA", help="learning rate; 0 = gradient flow")
+    fl.add_argument("--time", required=True, metavar="T", help="final time (steps/d for SGD)")
+    fl.add_argument("--points", required=True, metavar="N", help="report N+1 equally spaced times")
+    start = fl.add_mutually_exclusive_group()
+    start.add_argument("--init", metavar="FILE", help='JSON {"Q": KxK, "M": KxM}')
+    start.add_argument("--seed", default="0", metavar="S",
+                       help="draw the start like catalog start 0 with this seed (default 0)")
+    fl.add_argument("--init-dim", default="1000", metavar="N",
+                    help="dimension the start is drawn in when d = inf (default 1000)")
+    fl.add_argument("--simulate", metavar="D_SIM", help="also simulate SGD in this dimension")
+    fl.add_argument("--runs", default="1", metavar="R", help="independent simulation runs")
+    fl.add_argument("--format", default="table", choices=("table", "json"))
+    fl.add_argument("--output", metavar="FILE")
     return parser
 
 
@@ -90,7 +115,38 @@ def run_fixed_points(args):
     return format_catalog_table(catalog)
 
 
-COMMANDS = {"fixed-points": run_fixed_points}
+def run_flow_command(args):
+    import time
+
+    from . import ENGINE_VERSION
+    from .config import make_flow_config
+    from .dynamics import run_flow
+
+    config = make_flow_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        lr=args.lr, time=args.time, points=args.points, seed=args.seed,
+        init_dim=args.init_dim, init=args.init, simulate=args.simulate, runs=args.runs)
+    began = time.perf_counter()
+    trajectory, simulation = run_flow(config)
+    seconds = time.perf_counter() - began
+    if args.format == "json":
+        out = {"config": config.to_dict(), "engine_version": ENGINE_VERSION,
+               "seconds": round(seconds, 4), **trajectory.to_json()}
+        if simulation is not None:
+            out["simulation"] = simulation.to_json()
+        return json.dumps(out) + "\n"
+    lines = [f"{'t':>10} {'loss':>12} {'mean diag Q':>12} {'max M':>9}"
+             + (f" {'sim loss':>12}" if simulation is not None else "")]
+    for i, t in enumerate(trajectory.t):
+        row = (f"{t:>10.4g} {trajectory.loss[i]:>12.6g} "
+               f"{np.mean(np.diag(trajectory.Q[i])):>12.6g} {trajectory.M[i].max():>9.4f}")
+        if simulation is not None:
+            row += f" {simulation.loss[:, i].mean():>12.6g}"
+        lines.append(row)
+    return "\n".join(lines) + f"\n({seconds:.2f} s)\n"
+
+
+COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command}
 
 
 def main(argv=None):

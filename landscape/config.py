@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .teachers import TeacherSetup, parse_teacher
 
 # Limits of the command line; the dashboard applies tighter ones of its own.
@@ -17,6 +19,16 @@ MAX_STARTS = 20000
 MAX_DIM = 10**12
 MAX_INIT_DIM = 10**7
 MAX_SEED = 2**63 - 1
+
+# Limits of the flow command.
+MAX_LR = 10.0
+MAX_TIME = 1e5
+MAX_POINTS = 10000
+MAX_SIM_DIM = 10**5
+MAX_RUNS = 1000
+# Bound on a simulation's work: steps * dim * runs * K multiply-adds.
+MAX_SIM_WORK = 5 * 10**10
+MAX_INIT_BYTES = 1 << 20
 
 INF = math.inf
 
@@ -44,6 +56,22 @@ def parse_int(name, value, low, high):
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def parse_float(name, value, low, high, low_open=False):
+    """A finite float in [low, high] (or (low, high] with low_open)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    if number < low or number > high or (low_open and number == low):
+        bound = "(" if low_open else "["
+        raise ConfigError(f"{name} must be in {bound}{low:g}, {high:g}], got {number:g}")
+    return number
 
 
 def parse_dim(value, low):
@@ -136,3 +164,148 @@ def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
             f"init-dim must be at least the rank of P ({setup.rank}), got {init_dim}")
     return CatalogConfig(students=K, teacher=setup, dim=d, starts=S, seed=seed,
                          init_dim=init_dim)
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """What defines a summary-statistic trajectory (and optionally its simulation).
+
+    Attributes
+    ----------
+    students : int
+    teacher : TeacherSetup
+    dim : int or math.inf
+        Only used to draw the start (as a catalog start).
+    lr : float
+        Learning rate; 0 means gradient flow.
+    time : float
+        Final time T (SGD time steps/d, or gradient-flow time when lr = 0).
+    points : int
+        Number of intervals: the output has points + 1 equally spaced times.
+    seed : int
+    init_dim : int
+    init : tuple or None
+        (Q, M) as nested tuples when given explicitly.
+    simulate_dim : int or None
+    runs : int
+    """
+
+    students: int
+    teacher: TeacherSetup
+    dim: float
+    lr: float
+    time: float
+    points: int
+    seed: int = 0
+    init_dim: int = 1000
+    init: tuple = None
+    simulate_dim: int = None
+    runs: int = 1
+
+    @property
+    def teachers(self):
+        return self.teacher.size
+
+    @property
+    def start_dim(self):
+        return self.init_dim if self.dim == INF else int(self.dim)
+
+    def to_dict(self):
+        out = {"students": self.students, "teachers": self.teachers,
+               "teacher": self.teacher.to_json(), "dim": dim_to_json(self.dim),
+               "lr": self.lr, "time": self.time, "points": self.points}
+        if self.init is None:
+            out.update(seed=self.seed, init_dim=self.init_dim)
+        else:
+            out["init"] = {"Q": [list(r) for r in self.init[0]], "M": [list(r) for r in self.init[1]]}
+        if self.simulate_dim is not None:
+            out.update(simulate=self.simulate_dim, runs=self.runs)
+        return out
+
+
+def _matrix(name, rows, shape, source):
+    if (not isinstance(rows, list) or not all(isinstance(r, list) for r in rows)
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                       for r in rows for x in r)):
+        raise ConfigError(f"{source}: {name} must be a list of lists of numbers")
+    if len(rows) != shape[0] or any(len(r) != shape[1] for r in rows):
+        raise ConfigError(f"{source}: {name} must be {shape[0]}x{shape[1]}")
+    array = np.array(rows, dtype=float)
+    if not np.all(np.isfinite(array)):
+        raise ConfigError(f"{source}: {name} has non-finite entries")
+    return array
+
+
+def validate_overlaps(Q, M, P, source="init"):
+    """Check (Q, M) against P: Q symmetric and the joint Gram matrix PSD.
+
+    Returns
+    -------
+    tuple
+        (Q, M) as nested tuples of floats.
+    """
+    K, Mt = len(Q), P.shape[0]
+    Q = _matrix("Q", Q, (K, K), source) if isinstance(Q, list) else np.asarray(Q, float)
+    M = _matrix("M", M, (K, Mt), source) if isinstance(M, list) else np.asarray(M, float)
+    scale = max(np.abs(Q).max(initial=0.0), np.abs(P).max(), 1e-300)
+    if np.abs(Q - Q.T).max() > 1e-10 * scale:
+        raise ConfigError(f"{source}: Q is not symmetric")
+    Q = 0.5 * (Q + Q.T)
+    smallest = np.linalg.eigvalsh(np.block([[Q, M], [M.T, P]]))[0]
+    if smallest < -1e-9 * scale:
+        raise ConfigError(f"{source}: [[Q, M], [M^T, P]] is not positive semidefinite "
+                          f"(smallest eigenvalue {smallest:.3g}): no weights have these overlaps")
+    as_tuple = lambda a: tuple(tuple(float(x) for x in row) for row in a)
+    return as_tuple(Q), as_tuple(M)
+
+
+def _read_init(path, K, P):
+    import json
+    import os
+    source = f"init {path}"
+    try:
+        if os.path.getsize(path) > MAX_INIT_BYTES:
+            raise ConfigError(f"{source}: larger than {MAX_INIT_BYTES} bytes")
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or "Q" not in data or "M" not in data:
+        raise ConfigError(f'{source}: expected a JSON object {{"Q": [[...]], "M": [[...]]}}')
+    Q = _matrix("Q", data["Q"], (K, K), source)
+    M = _matrix("M", data["M"], (K, P.shape[0]), source)
+    return validate_overlaps(Q, M, P, source)
+
+
+def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal", dim="inf",
+                     seed=0, init_dim=1000, init=None, simulate=None, runs=1,
+                     max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
+    """Validate raw values into a ``FlowConfig`` (``init`` is a path to JSON or None)."""
+    K = parse_int("students", students, 1, max_students)
+    M = parse_int("teachers", teachers, 1, max_teachers)
+    setup = parse_teacher(teacher, M, error=ConfigError)
+    d = parse_dim(dim, 1)
+    if d < setup.rank:
+        raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
+    lr = parse_float("lr", lr, 0.0, MAX_LR)
+    T = parse_float("time", time, 0.0, MAX_TIME, low_open=True)
+    points = parse_int("points", points, 1, MAX_POINTS)
+    seed = parse_int("seed", seed, 0, MAX_SEED)
+    init_dim = parse_int("init-dim", init_dim, 1, MAX_INIT_DIM)
+    if d == INF and init_dim < setup.rank:
+        raise ConfigError(f"init-dim must be at least the rank of P ({setup.rank}), got {init_dim}")
+    overlaps = _read_init(str(init), K, setup.P) if init is not None else None
+    sim_dim, R = None, 1
+    if simulate is not None:
+        if lr == 0:
+            raise ConfigError("simulate needs a learning rate lr > 0 (SGD)")
+        sim_dim = parse_int("simulate", simulate, K + M, MAX_SIM_DIM)
+        R = parse_int("runs", runs, 1, MAX_RUNS)
+        work = T * sim_dim * sim_dim * R * K
+        if work > MAX_SIM_WORK:
+            raise ConfigError(f"simulation too large ({work:.2g} operations; the limit is "
+                              f"{MAX_SIM_WORK:.0g}): lower simulate, runs or time")
+    return FlowConfig(students=K, teacher=setup, dim=d, lr=lr, time=T, points=points,
+                      seed=seed, init_dim=init_dim, init=overlaps, simulate_dim=sim_dim, runs=R)

@@ -222,3 +222,37 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
         step += todo
     loss = np.array([[loss_of(Q, M, P) for Q, M in zip(Qr, Mr)] for Qr, Mr in zip(Qs, Ms)])
     return Simulation(dim=dim, t=np.asarray(times, float), Q=Qs, M=Ms, loss=loss)
+
+
+def start_overlaps(config):
+    """(Q0, M0) of a FlowConfig: given explicitly, or drawn like catalog start 0."""
+    from .starts import draw_start
+    from .teachers import teacher_vectors
+
+    P = config.teacher.P
+    if config.init is not None:
+        return np.array(config.init[0]), np.array(config.init[1])
+    K, Mt = config.students, config.teachers
+    n = int(min(config.dim, K + Mt))
+    W = draw_start(config.seed, 0, K, Mt, config.start_dim, n)
+    V = teacher_vectors(P, n)
+    return W @ W.T, W @ V.T
+
+
+def run_flow(config):
+    """Trajectory (and simulation, if asked for) of a FlowConfig.
+
+    Returns
+    -------
+    trajectory : Trajectory
+    simulation : Simulation or None
+    """
+    P = config.teacher.P
+    Q0, M0 = start_overlaps(config)
+    times = np.linspace(0.0, config.time, config.points + 1)
+    trajectory = integrate(Q0, M0, P, config.lr, times)
+    simulation = None
+    if config.simulate_dim is not None:
+        simulation = simulate_sgd(Q0, M0, P, config.lr, config.simulate_dim, config.runs,
+                                  times, seed=config.seed)
+    return trajectory, simulation

@@ -85,3 +85,64 @@ def test_non_psd_teacher_file(tmp_path):
     proc = run("fixed-points", "--students", "2", "--teachers", "2", "--teacher", f"file:{path}")
     assert proc.returncode == 2
     assert "not positive definite" in proc.stderr
+
+
+def test_flow_json_contract(tmp_path):
+    init = tmp_path / "init.json"
+    init.write_text(json.dumps({"Q": [[0.5, 0.1], [0.1, 0.4]], "M": [[0.3, 0.1], [0.0, 0.2]]}))
+    proc = run("flow", "--students", "2", "--teachers", "2", "--lr", "0.5", "--time", "1",
+               "--points", "4", "--init", str(init), "--simulate", "200", "--runs", "3",
+               "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["t"] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert len(data["Q"]) == 5 and len(data["Q"][0]) == 2 and len(data["Q"][0][0]) == 2
+    assert len(data["M"]) == 5 and len(data["M"][0][0]) == 2 and len(data["loss"]) == 5
+    assert data["Q"][0] == [[0.5, 0.1], [0.1, 0.4]]
+    sim = data["simulation"]
+    assert {"dim", "runs", "t", "Q_mean", "M_mean", "M_std", "loss_mean"} <= set(sim)
+    assert sim["dim"] == 200 and sim["runs"] == 3 and sim["t"] == data["t"]
+    assert abs(sim["loss_mean"][0] - data["loss"][0]) < 1e-12
+
+
+def test_flow_from_seed_is_a_catalog_start():
+    proc = run("flow", "--students", "3", "--teachers", "3", "--lr", "0", "--time", "300",
+               "--points", "3", "--dim", "3", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert data["loss"][-1] < 1e-8 or data["loss"][-1] > 1e-3    # reached a fixed point
+    assert data["config"]["seed"] == 0
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--lr", "-1"], "lr"),
+    (["--lr", "nan"], "lr"),
+    (["--time", "0"], "time"),
+    (["--points", "0"], "points"),
+    (["--lr", "0", "--simulate", "100"], "lr > 0"),
+    (["--simulate", "3"], "simulate"),
+    (["--simulate", "90000", "--runs", "1000", "--time", "1000"], "too large"),
+    (["--init", "/missing.json"], "cannot read"),
+])
+def test_flow_bad_input(extra, fragment):
+    base = {"--students": "2", "--teachers": "2", "--lr": "0.5", "--time": "1", "--points": "2"}
+    args = ["flow"]
+    for key, value in base.items():
+        if key not in extra:
+            args += [key, value]
+    proc = run(*(args + extra))
+    assert proc.returncode == 2
+    assert fragment in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"Q": [[1, 0], [0, 1]], "M": [[2, 0], [0, 0]]}, "not positive semidefinite"),
+    ({"Q": [[1, 0.5], [0, 1]], "M": [[0, 0], [0, 0]]}, "not symmetric"),
+    ({"Q": [[1]], "M": [[0, 0]]}, "must be 2x2"),
+    ({"Q": [[1, 0], [0, 1]]}, "expected a JSON object"),
+])
+def test_flow_bad_init_files(tmp_path, content, fragment):
+    path = tmp_path / "init.json"
+    path.write_text(json.dumps(content))
+    proc = run("flow", "--students", "2", "--teachers", "2", "--lr", "0.5", "--time", "1",
+               "--points", "2", "--init", str(path))
+    assert proc.returncode == 2 and fragment in proc.stderr
