@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from .config import ConfigError, make_catalog_config
+from .dynamics import ComputationLimit
 
 
 class UsageError(Exception):
@@ -140,9 +141,13 @@ def run_flow_command(args):
     for i, t in enumerate(trajectory.t):
         row = (f"{t:>10.4g} {trajectory.loss[i]:>12.6g} "
                f"{np.mean(np.diag(trajectory.Q[i])):>12.6g} {trajectory.M[i].max():>9.4f}")
-        if simulation is not None:
+        if simulation is not None and i < simulation.t.size:
             row += f" {simulation.loss[:, i].mean():>12.6g}"
         lines.append(row)
+    for name, result in (("ODE", trajectory), ("simulation", simulation)):
+        if result is not None and result.diverged_at is not None:
+            lines.append(f"{name} diverged at t = {result.diverged_at:.4g} "
+                         "(learning rate too large for this width)")
     return "\n".join(lines) + f"\n({seconds:.2f} s)\n"
 
 
@@ -169,6 +174,9 @@ def main(argv=None):
     except (UsageError, ConfigError) as exc:
         print(f"landscape: error: {exc}", file=sys.stderr)
         return 2
+    except ComputationLimit as exc:
+        print(f"landscape: error: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("landscape: interrupted", file=sys.stderr)
         return 130

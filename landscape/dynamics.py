@@ -20,6 +20,14 @@ from .moments import second_moment
 
 # Students with a smaller norm are dead: they neither move nor contribute.
 DEAD_NORM = 1e-12
+# Overlaps this many times larger than at the start mean SGD diverged.
+BLOWUP = 1e6
+# Bound on the work of one integration (drift evaluations).
+MAX_EVALUATIONS = 20000
+
+
+class ComputationLimit(RuntimeError):
+    """A computation exceeded its budget; the message says which."""
 
 
 def joint_gram(Q, M, P):
@@ -77,7 +85,10 @@ def drift(Q, M, P, lr):
     if lr > 0 and alive.any():
         idx = np.nonzero(alive)[0]
         keep = np.concatenate([idx, K + np.arange(P.shape[0])])
-        omega = joint_gram(Q, M, P)[np.ix_(keep, keep)]
+        # The PSD projection that was realised: integrator trial steps may leave
+        # the PSD cone slightly, and the moment needs a covariance.
+        U = np.vstack([W, V])
+        omega = (U @ U.T)[np.ix_(keep, keep)]
         dQ[np.ix_(idx, idx)] += lr * lr * second_moment(omega, idx.size)
     return dQ, dM
 
@@ -98,13 +109,17 @@ class Trajectory:
     Q: np.ndarray
     M: np.ndarray
     loss: np.ndarray
+    diverged_at: float = None
 
     def to_json(self):
-        return {"t": self.t.tolist(), "Q": self.Q.tolist(), "M": self.M.tolist(),
-                "loss": self.loss.tolist()}
+        out = {"t": self.t.tolist(), "Q": self.Q.tolist(), "M": self.M.tolist(),
+               "loss": self.loss.tolist()}
+        if self.diverged_at is not None:
+            out["diverged_at"] = self.diverged_at
+        return out
 
 
-def integrate(Q0, M0, P, lr, times, rtol=1e-8, atol=1e-10):
+def integrate(Q0, M0, P, lr, times, rtol=1e-6, atol=1e-9):
     """Integrate the ODE of ``drift`` and report it at the given times.
 
     Parameters
@@ -120,29 +135,48 @@ def integrate(Q0, M0, P, lr, times, rtol=1e-8, atol=1e-10):
     Returns
     -------
     Trajectory
+        Cut short, with ``diverged_at`` set, if the overlaps blow up (SGD at too
+        large a learning rate).
+
+    Raises
+    ------
+    ComputationLimit
+        After ``MAX_EVALUATIONS`` drift evaluations.
     """
     K, Mt = M0.shape
+    evaluations = 0
+    limit = BLOWUP * max(1.0, np.abs(Q0).max(), np.abs(P).max())
 
     def unpack(y):
         Q = y[:K * K].reshape(K, K)
         return 0.5 * (Q + Q.T), y[K * K:].reshape(K, Mt)
 
     def rhs(_, y):
+        nonlocal evaluations
+        evaluations += 1
+        if evaluations > MAX_EVALUATIONS:
+            raise ComputationLimit(f"the ODE needed more than {MAX_EVALUATIONS} evaluations")
         dQ, dM = drift(*unpack(y), P, lr)
         return np.concatenate([dQ.ravel(), dM.ravel()])
+
+    def blowup(_, y):
+        return limit - np.abs(y[:K * K]).max()
+    blowup.terminal = True
 
     y0 = np.concatenate([np.asarray(Q0, float).ravel(), np.asarray(M0, float).ravel()])
     times = np.asarray(times, dtype=float)
     solution = solve_ivp(rhs, (times[0], times[-1]), y0, method="RK45", t_eval=times,
-                         rtol=rtol, atol=atol)
-    if not solution.success:
-        raise RuntimeError(f"ODE integration failed: {solution.message}")
-    Qs = np.empty((times.size, K, K))
-    Ms = np.empty((times.size, K, Mt))
+                         rtol=rtol, atol=atol, events=blowup)
+    if solution.status < 0:
+        raise ComputationLimit(f"ODE integration failed: {solution.message}")
+    count = solution.t.size
+    Qs = np.empty((count, K, K))
+    Ms = np.empty((count, K, Mt))
     for i, y in enumerate(solution.y.T):
         Qs[i], Ms[i] = unpack(y)
     loss = np.array([loss_of(Q, M, P) for Q, M in zip(Qs, Ms)])
-    return Trajectory(t=times, Q=Qs, M=Ms, loss=loss)
+    diverged = float(solution.t_events[0][0]) if solution.status == 1 else None
+    return Trajectory(t=times[:count], Q=Qs, M=Ms, loss=loss, diverged_at=diverged)
 
 
 @dataclass
@@ -163,11 +197,15 @@ class Simulation:
     Q: np.ndarray
     M: np.ndarray
     loss: np.ndarray
+    diverged_at: float = None
 
     def to_json(self):
-        return {"dim": self.dim, "runs": int(self.Q.shape[0]), "t": self.t.tolist(),
-                "Q_mean": self.Q.mean(0).tolist(), "M_mean": self.M.mean(0).tolist(),
-                "M_std": self.M.std(0).tolist(), "loss_mean": self.loss.mean(0).tolist()}
+        out = {"dim": self.dim, "runs": int(self.Q.shape[0]), "t": self.t.tolist(),
+               "Q_mean": self.Q.mean(0).tolist(), "M_mean": self.M.mean(0).tolist(),
+               "M_std": self.M.std(0).tolist(), "loss_mean": self.loss.mean(0).tolist()}
+        if self.diverged_at is not None:
+            out["diverged_at"] = self.diverged_at
+        return out
 
 
 def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
@@ -191,6 +229,7 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
     Returns
     -------
     Simulation
+        Cut short, with ``diverged_at`` set, if the weights blow up.
     """
     K, Mt = M0.shape
     W0, V0 = realise(np.asarray(Q0, float), np.asarray(M0, float), np.asarray(P, float))
@@ -205,6 +244,8 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
     Ms = np.empty((runs, steps_at.size, K, Mt))
     step, record = 0, 0
     scale = lr / dim
+    limit = np.sqrt(BLOWUP) * max(1.0, np.abs(W0).max(), np.abs(V0).max())
+    diverged = None
     while record < steps_at.size:
         while record < steps_at.size and steps_at[record] == step:
             Qs[:, record] = W @ W.transpose(0, 2, 1)
@@ -220,8 +261,13 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
             error = target - np.maximum(pre, 0.0).sum(-1)          # f* - f
             W += (scale * (pre > 0) * error[:, None])[:, :, None] * x[:, None, :]
         step += todo
+        if not np.all(np.abs(W).max(axis=(1, 2)) < limit):    # also catches NaN
+            diverged = step / dim
+            break
+    Qs, Ms = Qs[:, :record], Ms[:, :record]
     loss = np.array([[loss_of(Q, M, P) for Q, M in zip(Qr, Mr)] for Qr, Mr in zip(Qs, Ms)])
-    return Simulation(dim=dim, t=np.asarray(times, float), Q=Qs, M=Ms, loss=loss)
+    return Simulation(dim=dim, t=np.asarray(times, float)[:record], Q=Qs, M=Ms, loss=loss,
+                      diverged_at=diverged)
 
 
 def start_overlaps(config):

@@ -52,7 +52,7 @@ def test_second_moment_quadrature_is_converged(name):
     U = np.vstack([W, V])
     omega = U @ U.T
     fine = second_moment(omega, 3, nodes=64)
-    assert np.abs(second_moment(omega, 3) - fine).max() < 1e-9 * np.abs(fine).max()
+    assert np.abs(second_moment(omega, 3) - fine).max() < 1e-6 * np.abs(fine).max()
 
 
 def test_catalog_fixed_points_are_stationary_for_the_gradient_flow_ode():
@@ -71,7 +71,7 @@ def test_gradient_flow_ode_matches_weight_space_flow():
     times = np.linspace(0, 8, 9)
     weights = solve_ivp(lambda t, y: -evaluate(y.reshape(K, n), V, 1).gradient.ravel(),
                         (0, 8), W0.ravel(), t_eval=times, rtol=1e-10, atol=1e-12)
-    ode = integrate(W0 @ W0.T, W0 @ V.T, np.eye(M), 0.0, times)
+    ode = integrate(W0 @ W0.T, W0 @ V.T, np.eye(M), 0.0, times, rtol=1e-10, atol=1e-12)
     for i, y in enumerate(weights.y.T):
         W = y.reshape(K, n)
         np.testing.assert_allclose(ode.Q[i], W @ W.T, atol=1e-6)
@@ -126,8 +126,9 @@ def test_drift_is_finite_and_stationary_at_singular_global_minima():
         Q, M = W @ W.T, W @ V.T
         for lr in (0.0, 0.7):
             dQ, dM = drift(Q, M, np.eye(2), lr)
-            # (the moment's 1e-12 diagonal jitter leaves ~1e-11)
-            assert np.abs(dQ).max() < 1e-10 and np.abs(dM).max() < 1e-12
+            # S = 0 exactly here (f = f*): what is left is the 8-node quadrature
+            # error on O(1) terms that cancel (documented: 1e-6 relative).
+            assert np.abs(dQ).max() < 1e-8 and np.abs(dM).max() < 1e-12
 
 
 def test_trajectories_of_catalog_starts_end_where_the_catalog_says():
@@ -140,3 +141,15 @@ def test_trajectories_of_catalog_starts_end_where_the_catalog_says():
     assert counts.tolist() == [p.hits for p in catalog.fixed_points]
     # The loss decreases along gradient flow.
     assert np.all(np.diff(tr.loss.astype(float), axis=1) < 1e-6)
+
+
+def test_divergence_at_a_too_large_learning_rate_is_reported_not_hung():
+    Q0, M0, P = 0.3 * np.eye(2), 0.1 * np.eye(2), np.eye(2)
+    times = np.linspace(0, 5, 6)
+    ode = integrate(Q0, M0, P, 5.0, times)
+    sim = simulate_sgd(Q0, M0, P, 5.0, 200, 2, times, seed=0)
+    assert ode.diverged_at is not None and ode.diverged_at < 5
+    assert sim.diverged_at is not None
+    assert ode.t.size == ode.Q.shape[0] < times.size
+    # a stable learning rate runs to the end
+    assert integrate(Q0, M0, P, 0.5, times).diverged_at is None
