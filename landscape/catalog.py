@@ -93,6 +93,12 @@ class FixedPoint:
     Q: np.ndarray
     M: np.ndarray
     signature: np.ndarray = field(repr=False, default=None)
+    embedding_hits: int = 0
+
+    @property
+    def source(self):
+        """``random`` if random starts found it, else ``embedding``."""
+        return "random" if self.hits or self.visits else "embedding"
 
     @property
     def index(self):
@@ -130,6 +136,7 @@ class DeadPoint:
     Q: np.ndarray
     M: np.ndarray
     signature: np.ndarray = field(repr=False, default=None)
+    embedding_hits: int = 0
 
 
 @dataclass
@@ -195,6 +202,8 @@ def _point_json(p, starts):
         "hits": p.hits,
         "fraction": p.hits / starts,
         "visits": p.visits,
+        "source": p.source,
+        "embedding_hits": p.embedding_hits,
         "grad_norm": p.grad_norm,
         "Q": p.Q.tolist(),
         "M": p.M.tolist(),
@@ -335,67 +344,93 @@ def _find(entries, sig):
     return None
 
 
-def assemble(config, results):
-    """Classify the endpoints of all chunks and merge equivalent ones."""
-    n = config.reduced_dim
-    V = teacher_vectors(config.teacher.P, n)
-    fixed_points, dead_points = [], []
-    unconverged = 0
+class CatalogBuilder:
+    """Adds classified endpoints to the entries of a catalog, merging equivalent ones.
 
-    def add_critical(W, grad_norm, hit):
+    Each addition counts towards ``hits`` (a random start ended there), ``visits``
+    (a random start's flow passed this saddle) or ``embedding_hits`` (reached by
+    the embedding search of the width hierarchy).
+    """
+
+    def __init__(self, config, catalog=None):
+        self.config = config
+        self.V = teacher_vectors(config.teacher.P, config.reduced_dim)
+        self.fixed_points = catalog.fixed_points if catalog else []
+        self.dead_points = catalog.dead_points if catalog else []
+        self.unconverged = catalog.unconverged if catalog else 0
+
+    def add_critical(self, W, grad_norm, counter="hits"):
+        """Add a polished critical point; returns its entry."""
+        V = self.V
         snapped = snap_parallel(W, V)
         if not np.array_equal(snapped, W):
             W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
         loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
         Q, M = summary(W, V)
         sig = signature(loss, Q, M)
-        spectrum = hessian_spectrum(W, V, config.dim)
-        entry = _find(fixed_points, sig)
+        spectrum = hessian_spectrum(W, V, self.config.dim)
+        entry = _find(self.fixed_points, sig)
         if entry is None:
             entry = FixedPoint(loss=loss, kind=classify(loss, spectrum), spectrum=spectrum,
                                hits=0, visits=0, grad_norm=float(grad_norm),
                                students=W, Q=Q, M=M, signature=sig)
-            fixed_points.append(entry)
+            self.fixed_points.append(entry)
         elif spectrum.index < entry.index:
             entry.spectrum, entry.kind = spectrum, classify(loss, spectrum)
             entry.students, entry.Q, entry.M = W, Q, M
             entry.grad_norm = float(grad_norm)
-        if hit:
-            entry.hits += 1
-        else:
-            entry.visits += 1
+        setattr(entry, counter, getattr(entry, counter) + 1)
+        return entry
 
+    def add_dead(self, W, grad_norm, counter="hits"):
+        """Add an endpoint with dead students; returns its entry."""
+        loss = _loss_with_dead(W, self.V)
+        Q, M = summary(W, self.V)
+        sig = signature(loss, Q, M)
+        entry = _find(self.dead_points, sig)
+        if entry is None:
+            dead = int(np.sum(np.linalg.norm(W, axis=1) == 0))
+            entry = DeadPoint(loss=loss, dead=dead, hits=0, grad_norm=float(grad_norm),
+                              Q=Q, M=M, signature=sig)
+            self.dead_points.append(entry)
+        setattr(entry, counter, getattr(entry, counter) + 1)
+        return entry
+
+    def add(self, W, status, grad_norm, counter="hits"):
+        """Add any descent endpoint; returns its entry, or None if unconverged."""
+        if status == CONVERGED:
+            return self.add_critical(W, grad_norm, counter)
+        if status == DEAD:
+            return self.add_dead(W, grad_norm, counter)
+        if counter == "hits":
+            self.unconverged += 1
+        return None
+
+    def finish(self, seconds=0.0):
+        """Canonical student order, entries sorted by loss."""
+        for entry in self.fixed_points:
+            order = canonical_order(entry.M)
+            entry.students = entry.students[order]
+            entry.Q, entry.M = summary(entry.students, self.V)
+        for entry in self.dead_points:
+            order = canonical_order(entry.M)
+            entry.Q, entry.M = entry.Q[np.ix_(order, order)], entry.M[order]
+        self.fixed_points.sort(key=lambda p: (p.loss, -p.hits))
+        self.dead_points.sort(key=lambda p: (p.loss, -p.hits))
+        return Catalog(config=self.config, fixed_points=self.fixed_points,
+                       dead_points=self.dead_points, unconverged=self.unconverged,
+                       seconds=seconds)
+
+
+def assemble(config, results):
+    """Classify the endpoints of all chunks and merge equivalent ones."""
+    builder = CatalogBuilder(config)
     for result in results:
         for W, status, g in zip(result.students, result.status, result.grad_norm):
-            if status == CONVERGED:
-                add_critical(W, g, hit=True)
-            elif status == DEAD:
-                loss = _loss_with_dead(W, V)
-                Q, M = summary(W, V)
-                sig = signature(loss, Q, M)
-                entry = _find(dead_points, sig)
-                if entry is None:
-                    dead = int(np.sum(np.linalg.norm(W, axis=1) == 0))
-                    entry = DeadPoint(loss=loss, dead=dead, hits=0, grad_norm=float(g),
-                                      Q=Q, M=M, signature=sig)
-                    dead_points.append(entry)
-                entry.hits += 1
-            else:
-                unconverged += 1
+            builder.add(W, status, g)
         for W in result.saddles:
-            add_critical(W, evaluate_gradient_norm(W, V), hit=False)
-
-    for entry in fixed_points:
-        order = canonical_order(entry.M)
-        entry.students = entry.students[order]
-        entry.Q, entry.M = summary(entry.students, V)
-    for entry in dead_points:
-        order = canonical_order(entry.M)
-        entry.Q, entry.M = entry.Q[np.ix_(order, order)], entry.M[order]
-    fixed_points.sort(key=lambda p: (p.loss, -p.hits))
-    dead_points.sort(key=lambda p: (p.loss, -p.hits))
-    return Catalog(config=config, fixed_points=fixed_points, dead_points=dead_points,
-                   unconverged=unconverged, seconds=0.0)
+            builder.add_critical(W, evaluate_gradient_norm(W, builder.V), counter="visits")
+    return builder.finish()
 
 
 def evaluate_gradient_norm(W, V):
@@ -407,4 +442,4 @@ def _loss_with_dead(W, V):
     alive = W[np.linalg.norm(W, axis=1) > 0]
     if not alive.size:
         return float(teacher_constant(V @ V.T))
-    return float(evaluate(alive, V, 0).loss[0])
+    return max(float(evaluate(alive, V, 0).loss[0]), 0.0)  # a mean square

@@ -68,6 +68,20 @@ def build_parser():
     fl.add_argument("--runs", default="1", metavar="R", help="independent simulation runs")
     fl.add_argument("--format", default="table", choices=("table", "json"))
     fl.add_argument("--output", metavar="FILE")
+    hi = commands.add_parser(
+        "hierarchy", help="minima across widths, linked by function-preserving embeddings",
+        description="Catalogs at each width plus an embedding search: every minimum and "
+                    "index-1 saddle at width K is split or padded into width K + 1, nudged "
+                    "and descended.")
+    hi.add_argument("--teachers", required=True, metavar="M")
+    hi.add_argument("--widths", required=True, nargs="+", metavar="K")
+    hi.add_argument("--teacher", default="orthonormal", metavar="SPEC")
+    hi.add_argument("--dim", default="inf", metavar="D")
+    hi.add_argument("--starts", default="200", metavar="N")
+    hi.add_argument("--seed", default="0", metavar="S")
+    hi.add_argument("--init-dim", default="1000", metavar="N")
+    hi.add_argument("--format", default="table", choices=("table", "json"))
+    hi.add_argument("--output", metavar="FILE")
     return parser
 
 
@@ -151,7 +165,44 @@ def run_flow_command(args):
     return "\n".join(lines) + f"\n({seconds:.2f} s)\n"
 
 
-COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command}
+MAX_WIDTHS = 8
+
+
+def run_hierarchy(args):
+    from .config import parse_int
+    from .hierarchy import build_hierarchy
+
+    if len(args.widths) > MAX_WIDTHS:
+        raise ConfigError(f"at most {MAX_WIDTHS} widths, got {len(args.widths)}")
+    widths = [parse_int("widths", w, 1, 64) for w in args.widths]
+    if len(set(widths)) != len(widths):
+        raise ConfigError("widths must be distinct")
+    config = make_catalog_config(
+        students=widths[0], teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        starts=args.starts, seed=args.seed, init_dim=args.init_dim)
+    report = (lambda text: print(text, file=sys.stderr, flush=True))
+    hierarchy = build_hierarchy(config, widths, progress=report)
+    if args.format == "json":
+        return json.dumps(hierarchy.to_json()) + "\n"
+    lines = []
+    for level in hierarchy.levels:
+        lines.append(f"width {level.students}: global fraction "
+                     f"{level.catalog.global_fraction:.3f}")
+        for i, p in enumerate(level.catalog.fixed_points):
+            lines.append(f"  {i:>3} loss {p.loss:<12.6g} {p.kind:<15} index {_count(p.index):>4} "
+                         f"flat {_count(p.flat):>4}  hits {p.hits:>5}  embedding hits "
+                         f"{p.embedding_hits:>4}  ({p.source})")
+    lines.append("links:")
+    for link in hierarchy.links:
+        to = link["to"]
+        lines.append(f"  {link['from']['students']}#{link['from']['index']} -> "
+                     f"{to['students']}#{to['index']}{' (dead student)' if to.get('nondifferentiable') else ''}"
+                     f"  {link['relation']} x{link['count']}")
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
+            "hierarchy": run_hierarchy}
 
 
 def main(argv=None):

@@ -260,6 +260,12 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                         status[i] = UNCONVERGED
                         grad_norm[i] = g[j]
                     continue
+                if np.linalg.norm(W_new[j], axis=1).min() < options.dead_tol * scale:
+                    # Newton took a student to (nearly) zero: a dead student, where
+                    # the loss is not differentiable (its Hessian is meaningless).
+                    status[i] = DEAD
+                    W[i], grad_norm[i] = _polish_dead(W_new[j], V, options, scale)
+                    continue
                 if lam[j] < -options.negative_tol and escapes[i] < options.max_escapes:
                     saddles.append((int(i), W_new[j].copy()))
                     escapes[i] += 1
@@ -273,11 +279,6 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                     next_round.append(i)
                     continue
                 W[i] = W_new[j]
-                if np.linalg.norm(W[i], axis=1).min() < options.dead_tol * scale:
-                    # Newton took a student to (nearly) zero: a dead student.
-                    status[i] = DEAD
-                    W[i], grad_norm[i] = _polish_dead(W[i], V, options, scale)
-                    continue
                 status[i] = CONVERGED
                 grad_norm[i] = g[j]
         dead_ids = pending[flow_status == DEAD]
