@@ -82,6 +82,20 @@ def build_parser():
     hi.add_argument("--init-dim", default="1000", metavar="N")
     hi.add_argument("--format", default="table", choices=("table", "json"))
     hi.add_argument("--output", metavar="FILE")
+    fa = commands.add_parser(
+        "families", help="families of critical points for any width (block-symmetric ansatz)",
+        description="Solve the reduced fixed-point equations of each k1 family (k1 students "
+                    "anti-aligned with a teacher) at width K = M and classify each member by "
+                    "the full Hessian.")
+    fa.add_argument("--students", required=True, metavar="K")
+    fa.add_argument("--teachers", required=True, metavar="M")
+    fa.add_argument("--teacher", default="orthonormal", metavar="SPEC")
+    fa.add_argument("--dim", default="inf", metavar="D")
+    fa.add_argument("--k1", nargs="+", metavar="K1", help="families to solve (default 0..min(K, 8))")
+    fa.add_argument("--onset", action="store_true",
+                    help=f"also find the width (up to 40) at which each family becomes a minimum")
+    fa.add_argument("--format", default="table", choices=("table", "json"))
+    fa.add_argument("--output", metavar="FILE")
     return parser
 
 
@@ -166,6 +180,51 @@ def run_flow_command(args):
 
 
 MAX_WIDTHS = 8
+MAX_FAMILY_WIDTH = 100000
+DEFAULT_FAMILIES = 8
+
+
+def run_families(args):
+    from . import ENGINE_VERSION
+    from .config import parse_dim, parse_int
+    from .families import FamilyError, families, onset, teacher_pattern
+    from .teachers import parse_teacher
+
+    K = parse_int("students", args.students, 1, MAX_FAMILY_WIDTH)
+    M = parse_int("teachers", args.teachers, 1, MAX_FAMILY_WIDTH)
+    if K != M:
+        raise ConfigError(f"families need K = M, got students {K} and teachers {M}")
+    setup = parse_teacher(args.teacher, M, error=ConfigError)
+    dim = parse_dim(args.dim, 1)
+    if dim < K:
+        raise ConfigError(f"dim must be at least K = {K} for families, got {dim}")
+    k1s = ([parse_int("k1", k, 0, K) for k in args.k1] if args.k1
+           else list(range(0, min(K, DEFAULT_FAMILIES) + 1)))
+    try:
+        members = families(K, setup.P, dim, k1s)
+        onsets = {m.k1: onset(m.k1, teacher_pattern(setup.P), dim) for m in members} \
+            if args.onset else {}
+    except FamilyError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.format == "json":
+        rows = []
+        for m in members:
+            row = m.to_json()
+            if args.onset:
+                row["onset"] = onsets[m.k1]
+            rows.append(row)
+        return json.dumps({"config": {"students": K, "teachers": M, "teacher": setup.spec,
+                                      "dim": "inf" if dim == math.inf else dim,
+                                      "k1": k1s},
+                           "engine_version": ENGINE_VERSION, "families": rows}) + "\n"
+    lines = [f"{'k1':>3} {'loss':>12} {'kind':<15} {'min eig':>11} {'grad norm':>10}"
+             + (f" {'onset':>6}" if args.onset else "")]
+    for m in members:
+        eig = "-" if m.min_eigenvalue is None else f"{m.min_eigenvalue:.4g}"
+        grad = "-" if m.grad_norm is None else f"{m.grad_norm:.1e}"
+        lines.append(f"{m.k1:>3} {m.loss:>12.6g} {m.kind:<15} {eig:>11} {grad:>10}"
+                     + (f" {str(onsets[m.k1]):>6}" if args.onset else ""))
+    return "\n".join(lines) + "\n"
 
 
 def run_hierarchy(args):
@@ -202,7 +261,7 @@ def run_hierarchy(args):
 
 
 COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
-            "hierarchy": run_hierarchy}
+            "hierarchy": run_hierarchy, "families": run_families}
 
 
 def main(argv=None):

@@ -173,3 +173,42 @@ def teacher_constant(P):
     np.fill_diagonal(angles, 0.0)
     kappa = np.outer(norms, norms) * (np.sin(angles) + (np.pi - angles) * cosines) / TWO_PI
     return 0.5 * kappa.sum()
+
+
+def hessian_operator(students, teachers):
+    """Matrix-free in-span Hessian of one point: a function delta (K, n) -> H delta.
+
+    Costs O(K (K + M) n) memory once and per product, against O(K^2 n^2) for the
+    dense Hessian; used with Lanczos for wide students.
+    """
+    W = np.asarray(students, dtype=float)[None]
+    teachers = np.asarray(teachers, dtype=float)
+    K, n = W.shape[1:]
+    vectors, norms, units, cosines, angles, sines, signs = _geometry(W, teachers, True)
+    units, cosines, angles, sines, norms = units[0], cosines[0], angles[0], sines[0], norms[0]
+    student_units = units[:K]
+    E = units[None, :, :] - cosines[..., None] * student_units[:, None, :]   # (K, N, n)
+    inv_sin = np.where(sines > 1e-300, 1.0 / np.where(sines > 1e-300, sines, 1.0), 0.0)
+    coef = signs * norms / (TWO_PI * norms[:K, None])                       # (K, N)
+    coef_sin = np.sum(coef * sines, axis=1)                                 # (K,)
+    weights_E = coef * inv_sin                                              # (K, N)
+    Es = E[:, :K, :]                                                        # E_kl
+    off_identity = (np.pi - angles[:, :K]) / TWO_PI
+    np.fill_diagonal(off_identity, 0.0)
+    off_sin = sines[:, :K] / TWO_PI
+    off_E = inv_sin[:, :K] / TWO_PI
+
+    def apply(delta):
+        delta = delta.reshape(K, n)
+        # diagonal blocks: 1/2 d + c (I - w w^T) d + sum_j coef/sin E (E . d)
+        radial = np.einsum("kn,kn->k", student_units, delta)
+        out = 0.5 * delta + coef_sin[:, None] * (delta - radial[:, None] * student_units)
+        out += np.einsum("kj,kjn,kj->kn", weights_E, E, np.einsum("kjn,kn->kj", E, delta))
+        # off-diagonal blocks: ((pi - t) d_l + sin w_k (w_l . d_l) + E_kl (E_lk . d_l) / sin) / 2 pi
+        out += off_identity @ delta
+        out += student_units * (off_sin @ radial)[:, None]
+        proj = np.einsum("lkn,ln->kl", Es, delta)      # E_lk . d_l, indexed [k, l]
+        out += np.einsum("kl,kln,kl->kn", off_E, Es, proj)
+        return out.ravel()
+
+    return apply
