@@ -1,14 +1,39 @@
-"""The landscape dashboard. `python app.py` runs it locally; `gunicorn app:server` serves it."""
+"""The landscape dashboard. `python app.py` runs it locally; `gunicorn app:server` serves it.
+
+Configuration (environment):
+  LANDSCAPE_CACHE_DIR  where results and background jobs are kept (default ./cache)
+  REDIS_URL            use Redis for the result cache instead of files
+  SECRET_KEY           Flask secret key (one per deployment)
+"""
 import os
+import secrets
 
-from dash import Dash
+import diskcache
+from dash import Dash, DiskcacheManager
+from flask_caching import Cache
 
-from landscape.ui import catalog_view
+from landscape.ui import callbacks, layout
 
-app = Dash(__name__, title="landscape", serve_locally=True)
-app.layout = catalog_view.layout()
-catalog_view.register(app)
+CACHE_DIR = os.environ.get("LANDSCAPE_CACHE_DIR", os.path.join(os.getcwd(), "cache"))
+os.makedirs(CACHE_DIR, exist_ok=True)
+
+background = DiskcacheManager(diskcache.Cache(os.path.join(CACHE_DIR, "jobs")))
+app = Dash(__name__, title="landscape", serve_locally=True, background_callback_manager=background,
+           suppress_callback_exceptions=False)
 server = app.server
+server.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+
+if os.environ.get("REDIS_URL"):
+    cache_config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": os.environ["REDIS_URL"]}
+else:
+    cache_config = {"CACHE_TYPE": "FileSystemCache",
+                    "CACHE_DIR": os.path.join(CACHE_DIR, "results"),
+                    "CACHE_THRESHOLD": 2000}
+cache_config["CACHE_DEFAULT_TIMEOUT"] = 0      # results never go stale: keys carry the version
+cache = Cache(server, config=cache_config)
+
+app.layout = layout.layout()
+callbacks.register(app, cache, background)
 
 
 @server.route("/health")

@@ -1,0 +1,173 @@
+"""Service layer: validated configs in, cached JSON-able results out.
+
+Results are cached under ``landscape:<ENGINE_VERSION>:<kind>:<sha256 of the canonical
+config JSON>``, so an engine upgrade never serves stale results and keys never depend
+on numpy reprs. The cache is anything with ``get(key)`` and ``set(key, value)``
+(flask-caching's ``Cache`` in the app); a failing or corrupt cache read is treated
+as a miss. No web framework is imported here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import numpy as np
+
+from . import ENGINE_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def cache_key(kind, payload):
+    """Stable key of a result kind and its canonical config dict."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return f"landscape:{ENGINE_VERSION}:{kind}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _cached(cache, kind, payload, compute):
+    key = cache_key(kind, payload)
+    if cache is not None:
+        try:
+            value = cache.get(key)
+        except Exception as exc:   # corrupt entry or unreachable backend: recompute
+            log.warning("cache read failed for %s: %s", key, exc)
+            value = None
+        if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
+            return value
+    value = compute()
+    value["engine_version"] = ENGINE_VERSION
+    if cache is not None:
+        try:
+            cache.set(key, value)
+        except Exception as exc:
+            log.warning("cache write failed for %s: %s", key, exc)
+    return value
+
+
+def catalog_result(config, cache=None, progress=None):
+    """The catalog as JSON, with each entry's representative students (reduced coords)."""
+    from .catalog import find_fixed_points
+
+    def compute():
+        catalog = find_fixed_points(config, progress=progress)
+        out = catalog.to_json()
+        for entry, point in zip(out["fixed_points"], catalog.fixed_points):
+            entry["students"] = point.students.tolist()
+        return out
+
+    return _cached(cache, "catalog", config.to_dict(), compute)
+
+
+def trajectories_result(config, cache=None, points=60):
+    """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
+    from .catalog import find_fixed_points
+    from .trajectories import catalog_trajectories
+
+    def compute():
+        catalog = find_fixed_points(config)
+        return catalog_trajectories(catalog, points=points).to_json()
+
+    return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
+
+
+def flow_result(config, cache=None):
+    """ODE trajectory (and simulation) of a FlowConfig as JSON."""
+    from .dynamics import run_flow
+
+    def compute():
+        trajectory, simulation = run_flow(config)
+        out = trajectory.to_json()
+        if simulation is not None:
+            out["simulation"] = simulation.to_json()
+            out["simulation"]["Q_std"] = simulation.Q.std(0).tolist()
+            out["simulation"]["loss_std"] = simulation.loss.std(0).tolist()
+        return out
+
+    return _cached(cache, "flow", config.to_dict(), compute)
+
+
+def families_result(setup, dim, widths, k1s, cache=None):
+    """Family members over widths K = M: {"rows": [{"students", k1, loss, kind, ...}]}."""
+    from .families import families
+
+    def compute():
+        rows = []
+        for K in widths:
+            P = _pattern_matrix(setup, K)
+            for m in families(K, P, dim, [k for k in k1s if k < K]):
+                rows.append({"students": K, **m.to_json()})
+        return {"rows": rows}
+
+    payload = {"teacher": setup.spec, "dim": "inf" if dim == np.inf else int(dim),
+               "widths": list(widths), "k1": list(k1s)}
+    return _cached(cache, "families", payload, compute)
+
+
+def _pattern_matrix(setup, K):
+    """The teacher's P pattern at width K (families vary the width of the teacher)."""
+    from .families import teacher_pattern
+
+    p, q = teacher_pattern(setup.P)
+    return (p - q) * np.eye(K) + q * np.ones((K, K))
+
+
+def hierarchy_result(config, widths, cache=None, progress=None):
+    from .hierarchy import build_hierarchy
+
+    def compute():
+        return build_hierarchy(config, widths, progress=progress).to_json()
+
+    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)}, compute)
+
+
+def loss_surface(catalog_json, index, config, directions="soft", other=None, size=41,
+                 span=None):
+    """Loss on a plane through fixed point ``index``.
+
+    Parameters
+    ----------
+    directions : {"soft", "flat", "segment"}
+        The two softest Hessian eigenvectors; the flattest one and the softest
+        other; or the segment towards fixed point ``other`` and the softest
+        direction orthogonal to it.
+
+    Returns
+    -------
+    dict with ``a`` (size,), ``b`` (size,), ``loss`` (size, size), ``labels``.
+    """
+    from .kernels import evaluate
+    from .teachers import teacher_vectors
+
+    points = catalog_json["fixed_points"]
+    W = np.array(points[index]["students"])
+    K, n = W.shape
+    V = teacher_vectors(config.teacher.P, n)
+    H = evaluate(W, V, 2).hessian[0].reshape(K * n, K * n)
+    values, vectors = np.linalg.eigh(0.5 * (H + H.T))
+    scale = np.sqrt(np.mean(np.sum(V * V, axis=1)))
+    if directions == "segment" and other is not None and other != index:
+        target = np.array(points[other]["students"])
+        d1 = (target - W).ravel()
+        length = np.linalg.norm(d1)
+        d1 /= length
+        rest = vectors - np.outer(d1, d1 @ vectors)
+        d2 = rest[:, np.argmin(values)]
+        d2 /= np.linalg.norm(d2)
+        a = np.linspace(-0.25, 1.25, size) * length
+        b = np.linspace(-1, 1, size) * (span or 0.5 * scale)
+        labels = (f"towards fixed point {other}", "softest orthogonal direction")
+    else:
+        order = np.argsort(np.abs(values)) if directions == "flat" else np.argsort(values)
+        d1, d2 = vectors[:, order[0]], vectors[:, order[1]]
+        a = b = np.linspace(-1, 1, size) * (span or 0.5 * scale)
+        names = ("flattest", "next") if directions == "flat" else ("softest", "second softest")
+        labels = tuple(f"{nm} direction (eigenvalue {values[o]:.3g})"
+                       for nm, o in zip(names, order[:2]))
+    grid = (W.ravel()[None, None, :] + a[:, None, None] * d1[None, None, :]
+            + b[None, :, None] * d2[None, None, :])
+    # rows of a zero student would make the closed form undefined: nudge off zero
+    grid = grid.reshape(size * size, K, n)
+    loss = evaluate(grid + 1e-12, V, 0).loss.reshape(size, size)
+    return {"a": a.tolist(), "b": b.tolist(), "loss": np.maximum(loss, 0).tolist(),
+            "labels": list(labels)}
