@@ -383,7 +383,9 @@ def smallest_eigenvalues(W, V, dim, count=4):
         return values, spectrum.min_eigenvalue, spectrum.index, "dense"
     op = hessian_operator(W, V)
     linear = LinearOperator((K * n, K * n), matvec=op, dtype=float)
-    values = np.sort(eigsh(linear, k=count, which="SA", tol=1e-10, return_eigenvectors=False))
+    start = np.random.default_rng(0).standard_normal(K * n)      # reproducible
+    values = np.sort(eigsh(linear, k=count, which="SA", tol=1e-10, v0=start,
+                           return_eigenvectors=False))
     orth = _orthogonal_block(W, V)
     smallest = values[0]
     negative = int(np.sum(values < -ZERO_TOL))
