@@ -36,6 +36,13 @@ app.layout = layout.layout()
 callbacks.register(app, cache, background)
 
 
+# Dash registers the paths of its JavaScript bundles while rendering the index page.
+# With several gunicorn workers a bundle request can reach a worker that has not rendered
+# the page yet and get a 500, so every worker renders it once at start-up.
+with server.test_request_context("/"):
+    app.index()
+
+
 @server.route("/health")
 def health():
     return {"status": "ok"}

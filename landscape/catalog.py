@@ -229,7 +229,7 @@ def run_chunk(config, indices, options=DescentOptions()):
                        saddles=[point for _, point in result.saddles])
 
 
-def find_fixed_points(config, progress=None, options=DescentOptions(), executor=map):
+def find_fixed_points(config, progress=None, options=DescentOptions(), executor=None):
     """The fixed-point catalog of a config.
 
     Parameters
@@ -237,22 +237,27 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
     config : CatalogConfig
     progress : callable(done, total) or None
         Called after each chunk with the number of starts done.
-    executor : callable like ``map``
-        Runs ``run_chunk`` over the chunks (in order of completion is fine).
+    executor : callable or None
+        ``executor(config, parts, options)`` yielding chunk results (see
+        ``executors``); default: local processes on every core.
 
     Returns
     -------
     Catalog
     """
+    from .executors import default_executor
+
     began = time.perf_counter()
     parts = chunks(config.starts)
     results = []
     done = 0
-    for result in executor(lambda idx: run_chunk(config, idx, options), parts):
+    for result in (executor or default_executor())(config, parts, options):
         results.append(result)
         done += len(result.indices)
         if progress is not None:
             progress(done, config.starts)
+    # Assemble in start order, so the catalog does not depend on where chunks ran.
+    results.sort(key=lambda r: int(r.indices[0]) if len(r.indices) else 0)
     catalog = assemble(config, results)
     catalog.seconds = time.perf_counter() - began
     return catalog

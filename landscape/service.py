@@ -62,10 +62,12 @@ def catalog_result(config, cache=None, progress=None):
 def trajectories_result(config, cache=None, points=60):
     """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
     from .catalog import find_fixed_points
+    from .executors import serial
     from .trajectories import catalog_trajectories
 
     def compute():
-        catalog = find_fixed_points(config)
+        # serial: this runs in a web-server thread, where forking a pool is unsafe
+        catalog = find_fixed_points(config, executor=serial)
         return catalog_trajectories(catalog, points=points).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)

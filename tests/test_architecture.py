@@ -5,7 +5,8 @@ import sys
 ENGINE = ["landscape", "landscape.kernels", "landscape.teachers", "landscape.config",
           "landscape.starts", "landscape.descent", "landscape.spectrum", "landscape.catalog",
           "landscape.cli", "landscape.moments", "landscape.dynamics", "landscape.trajectories",
-          "landscape.hierarchy", "landscape.families"]
+          "landscape.hierarchy", "landscape.families", "landscape.executors",
+          "landscape.service"]
 
 
 def test_engine_imports_no_web_or_plotting_stack():

@@ -1,6 +1,7 @@
 """End-to-end: the dashboard served by gunicorn, driven in real headless Chromium."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -25,25 +26,30 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_gunicorn(cache_dir, workers):
     port = free_port()
-    env = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path_factory.mktemp("cache")))
+    env = dict(os.environ, LANDSCAPE_CACHE_DIR=str(cache_dir))
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--timeout", "120", "app:server"],
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+         str(workers), "--threads", "8", "--timeout", "120", "app:server"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
             if urllib.request.urlopen(url + "/health", timeout=1).status == 200:
-                break
+                return proc, url
         except OSError:
             time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    proc.kill()
+    pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    # One worker with threads: the Diskcache background-job manager keeps per-process
+    # state (several workers need the Celery manager; see the README).
+    proc, url = start_gunicorn(tmp_path_factory.mktemp("cache"), workers=1)
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -91,7 +97,12 @@ def test_changing_K_updates_the_plots_and_the_url(server, browser):
     wait_for(browser, lambda d: "fixed points" in summary(d))
     box = browser.find_element(By.ID, "students")
     box.send_keys(Keys.END, Keys.BACKSPACE * 4, "4", Keys.ENTER)
-    wait_for(browser, lambda d: "students=4" in d.current_url)
+    try:
+        wait_for(browser, lambda d: "students=4" in d.current_url, timeout=20)
+    except Exception:
+        print("URL", browser.current_url, "value", box.get_attribute("value"),
+              "message", browser.find_element(By.ID, "message").text)
+        raise
     # the Q heatmap now has four students
     wait_for(browser, lambda d: d.execute_script(
         "const g = document.getElementById('heatmap-q');"
@@ -140,3 +151,16 @@ def test_downloads_are_valid_files(server, browser):
     path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("*.csv")), None))
     lines = Path(path).read_text().splitlines()
     assert lines[0].startswith("index,loss,kind") and len(lines) == len(data["fixed_points"]) + 1
+
+
+def test_every_worker_can_serve_the_bundles_right_after_start():
+    # Regression: Dash registers its JavaScript bundles while rendering the index page,
+    # so with several gunicorn workers a bundle request could reach a worker that had
+    # not rendered it yet and get a 500. Each worker (a fresh import of app) must be
+    # ready before any request.
+    code = ("import app; paths = app.app.registered_paths.get('dash', set()); "
+            "print(any(p.startswith('deps/react@') for p in paths))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env=dict(os.environ, LANDSCAPE_CACHE_DIR=
+                                                          str(ROOT / "cache")))
+    assert out.stdout.strip() == "True", out.stderr[-2000:]

@@ -181,3 +181,13 @@ def test_spurious_minima_become_common_as_width_grows():
     assert 0.15 < share10 < 0.6
     assert share10 > 2 * share7
     assert all(p.index == 0 and p.min_eigenvalue > 1e-4 for p in spurious10)
+
+
+def test_process_pool_gives_the_same_catalog_as_serial():
+    from landscape import executors
+    config = make_catalog_config(5, 4, starts=120, seed=3)
+    a = find_fixed_points(config, executor=executors.serial)
+    b = find_fixed_points(config, executor=executors.processes(2))
+    assert [(p.hits, p.kind, round(p.loss, 10)) for p in a.fixed_points] == \
+        [(p.hits, p.kind, round(p.loss, 10)) for p in b.fixed_points]
+    assert a.unconverged == b.unconverged

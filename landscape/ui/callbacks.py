@@ -78,8 +78,13 @@ def register(app, cache, manager):
             if ctx.triggered_id in state.CONTROL_IDS:
                 current["point"] = "0"
         page = "page lecture" if current.get("lecture") == "1" else "page"
-        return ([current[cid] for cid in state.CONTROL_IDS]
-                + [current["tab"], state.to_query(current), page])
+        # Controls are written only when the URL or a preset sets them: echoing them back
+        # otherwise would race with a user who is typing.
+        writes_controls = ctx.triggered_id in (None, "url", "preset")
+        controls_out = ([current[cid] for cid in state.CONTROL_IDS] if writes_controls
+                        else [no_update] * len(state.CONTROL_IDS))
+        tab_out = current["tab"] if writes_controls else no_update
+        return controls_out + [tab_out, state.to_query(current), page]
 
     @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
                   State("url", "href"), prevent_initial_call=True)
