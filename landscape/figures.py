@@ -284,7 +284,8 @@ def families_figure(families, current=None):
     if current is not None:
         fig.add_vline(x=current, line_dash="dot", line_color="#888")
     fig.update_layout(**LAYOUT, title="Families of critical points (K = M; ★ = becomes a minimum)",
-                      xaxis_title="width K = M", yaxis_title="loss", yaxis_type="log",
+                      xaxis_title="width K = M", yaxis_title="loss",
+                      yaxis=dict(type="log", dtick=1),
                       legend=dict(orientation="v"))
     return fig
 
@@ -334,7 +335,7 @@ def hierarchy_figure(hierarchy):
                              ("other (dead, unconverged)", other, "#bbb")):
         fig.add_bar(x=widths, y=ys, name=name, marker_color=colour, row=1, col=2,
                     hovertemplate="width %{x}: %{y:.1f}%<extra>" + name + "</extra>")
-    fig.update_yaxes(type="log", title_text="loss (floored at 1e-7)", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, title_text="loss (floored at 1e-7)", row=1, col=1)
     fig.update_yaxes(title_text="share of starts (%)", range=[0, 100], row=1, col=2)
     fig.update_xaxes(title_text="width K", dtick=1, row=1, col=1)
     fig.update_xaxes(title_text="width K", dtick=1, row=1, col=2)
