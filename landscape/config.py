@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .teachers import TeacherSetup, parse_teacher
+from .teachers import TeacherSetup, parse_teacher, read_json_file
 
 # Limits of the command line; the dashboard applies tighter ones of its own.
 MAX_STUDENTS = 64
@@ -260,18 +260,8 @@ def validate_overlaps(Q, M, P, source="init"):
 
 
 def _read_init(path, K, P):
-    import json
-    import os
     source = f"init {path}"
-    try:
-        if os.path.getsize(path) > MAX_INIT_BYTES:
-            raise ConfigError(f"{source}: larger than {MAX_INIT_BYTES} bytes")
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    data = read_json_file(path, source, ConfigError, MAX_INIT_BYTES)
     if not isinstance(data, dict) or "Q" not in data or "M" not in data:
         raise ConfigError(f'{source}: expected a JSON object {{"Q": [[...]], "M": [[...]]}}')
     Q = _matrix("Q", data["Q"], (K, K), source)

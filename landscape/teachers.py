@@ -134,19 +134,24 @@ def parse_teacher(spec, M, error=ValueError):
                 "norms:n1,...,nM, random:SEED or file:PATH")
 
 
+def read_json_file(path, source, error, max_bytes=MAX_FILE_BYTES):
+    """Parsed JSON from a file of at most max_bytes; one-line errors of type ``error``."""
+    try:
+        if os.path.getsize(path) > max_bytes:
+            raise error(f"{source}: larger than {max_bytes} bytes")
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise error(f"{source}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"{source}: not valid JSON ({str(exc).splitlines()[0]})") from None
+
+
 def _from_file(path, M, error):
     if not path:
         raise error("file:PATH needs a path")
     path = os.path.abspath(os.path.expanduser(path))
-    try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            raise error(f"file:{path}: larger than {MAX_FILE_BYTES} bytes")
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise error(f"file:{path}: cannot read ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise error(f"file:{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
+    data = read_json_file(path, f"file:{path}", error)
     if not isinstance(data, dict) or "P" not in data:
         raise error(f'file:{path}: expected a JSON object {{"P": [[...]]}}')
     rows = data["P"]
