@@ -12,14 +12,14 @@ import diskcache
 from dash import Dash, DiskcacheManager
 from flask_caching import Cache
 
-from landscape.ui import callbacks, layout
+from landscape.ui import callbacks, guard, layout
 
 CACHE_DIR = os.environ.get("LANDSCAPE_CACHE_DIR", os.path.join(os.getcwd(), "cache"))
 os.makedirs(CACHE_DIR, exist_ok=True)
 
 background = DiskcacheManager(diskcache.Cache(os.path.join(CACHE_DIR, "jobs")))
 app = Dash(__name__, title="landscape", serve_locally=True, background_callback_manager=background,
-           suppress_callback_exceptions=False)
+           suppress_callback_exceptions=False, on_error=guard.on_callback_error)
 server = app.server
 server.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
 
@@ -34,6 +34,7 @@ cache = Cache(server, config=cache_config)
 
 app.layout = layout.layout()
 callbacks.register(app, cache, background)
+guard.install(app)
 
 
 # Dash registers the paths of its JavaScript bundles while rendering the index page.

@@ -1,0 +1,69 @@
+"""Malformed requests get 4xx, odd callback data a message, every response security headers."""
+import json
+
+import pytest
+
+from app import app, server
+from landscape.ui.guard import MAX_REQUEST_BYTES
+
+
+@pytest.fixture
+def client():
+    return server.test_client()
+
+
+CONFIG_OUTPUT = "..config.data...message.children.."
+
+
+def callback_body(value):
+    return {"output": CONFIG_OUTPUT,
+            "outputs": [{"id": "config", "property": "data"},
+                        {"id": "message", "property": "children"}],
+            "inputs": [{"id": "url", "property": "search", "value": value}],
+            "changedPropIds": ["url.search"], "state": []}
+
+
+@pytest.mark.parametrize("body", [
+    "not json", "{}", "[1, 2]", "null", '"text"',
+    json.dumps({"output": "no-such.thing", "inputs": [], "changedPropIds": []}),
+    json.dumps({"output": CONFIG_OUTPUT, "inputs": "zz", "changedPropIds": []}),
+    json.dumps({"output": CONFIG_OUTPUT, "inputs": [{"id": "url"}], "changedPropIds": []}),
+    json.dumps({"output": CONFIG_OUTPUT, "inputs": [], "changedPropIds": [1]}),
+    json.dumps({"output": 5, "inputs": []}),
+])
+def test_malformed_callback_requests_get_400(client, body):
+    r = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_huge_bodies_get_413(client):
+    r = client.post("/_dash-update-component", data="x" * (MAX_REQUEST_BYTES + 1),
+                    content_type="application/json")
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize("value", [{"evil": 1}, [1, 2], 12345, None, "?students=" + "9" * 500,
+                                   "?students=1e999&dim=-inf", "?teacher=file:/etc/passwd"])
+def test_odd_callback_values_never_give_5xx(client, value):
+    r = client.post("/_dash-update-component", data=json.dumps(callback_body(value)),
+                    content_type="application/json")
+    assert r.status_code < 500
+    # the server keeps serving
+    assert client.get("/health").status_code == 200
+
+
+def test_valid_callback_request_still_works(client):
+    r = client.post("/_dash-update-component",
+                    data=json.dumps(callback_body("?students=3&teachers=3&starts=10")),
+                    content_type="application/json")
+    assert r.status_code == 200
+    data = r.get_json()["response"]
+    assert data["config"]["data"]["students"] == "3" and data["message"]["children"] == ""
+
+
+def test_security_headers(client):
+    for path in ("/", "/health", "/_dash-layout"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+    assert app.server.debug is False
