@@ -64,6 +64,8 @@ def build_parser():
                        help="draw the start like catalog start 0 with this seed (default 0)")
     fl.add_argument("--init-dim", default="1000", metavar="N",
                     help="dimension the start is drawn in when d = inf (default 1000)")
+    fl.add_argument("--start", default="0", metavar="I",
+                    help="without --init: begin at catalog start I of --seed (default 0)")
     fl.add_argument("--simulate", metavar="D_SIM", help="also simulate SGD in this dimension")
     fl.add_argument("--runs", default="1", metavar="R", help="independent simulation runs")
     fl.add_argument("--format", default="table", choices=("table", "json"))
@@ -154,7 +156,8 @@ def run_flow_command(args):
     config = make_flow_config(
         students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
         lr=args.lr, time=args.time, points=args.points, seed=args.seed,
-        init_dim=args.init_dim, init=args.init, simulate=args.simulate, runs=args.runs)
+        init_dim=args.init_dim, init=args.init, simulate=args.simulate, runs=args.runs,
+        start=args.start)
     began = time.perf_counter()
     trajectory, simulation = run_flow(config)
     seconds = time.perf_counter() - began

@@ -186,6 +186,8 @@ class FlowConfig:
     init_dim : int
     init : tuple or None
         (Q, M) as nested tuples when given explicitly.
+    start : int
+        Without ``init``: which catalog start (same seed) the trajectory begins at.
     simulate_dim : int or None
     runs : int
     """
@@ -201,6 +203,7 @@ class FlowConfig:
     init: tuple = None
     simulate_dim: int = None
     runs: int = 1
+    start: int = 0
 
     @property
     def teachers(self):
@@ -215,7 +218,7 @@ class FlowConfig:
                "teacher": self.teacher.to_json(), "dim": dim_to_json(self.dim),
                "lr": self.lr, "time": self.time, "points": self.points}
         if self.init is None:
-            out.update(seed=self.seed, init_dim=self.init_dim)
+            out.update(seed=self.seed, init_dim=self.init_dim, start=self.start)
         else:
             out["init"] = {"Q": [list(r) for r in self.init[0]], "M": [list(r) for r in self.init[1]]}
         if self.simulate_dim is not None:
@@ -270,7 +273,7 @@ def _read_init(path, K, P):
 
 
 def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal", dim="inf",
-                     seed=0, init_dim=1000, init=None, simulate=None, runs=1,
+                     seed=0, init_dim=1000, init=None, simulate=None, runs=1, start=0,
                      max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
     """Validate raw values into a ``FlowConfig`` (``init`` is a path to JSON or None)."""
     K = parse_int("students", students, 1, max_students)
@@ -297,5 +300,7 @@ def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal"
         if work > MAX_SIM_WORK:
             raise ConfigError(f"simulation too large ({work:.2g} operations; the limit is "
                               f"{MAX_SIM_WORK:.0g}): lower simulate, runs or time")
+    start = parse_int("start", start, 0, MAX_STARTS - 1)
     return FlowConfig(students=K, teacher=setup, dim=d, lr=lr, time=T, points=points,
-                      seed=seed, init_dim=init_dim, init=overlaps, simulate_dim=sim_dim, runs=R)
+                      seed=seed, init_dim=init_dim, init=overlaps, simulate_dim=sim_dim, runs=R,
+                      start=start)

@@ -271,7 +271,7 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
 
 
 def start_overlaps(config):
-    """(Q0, M0) of a FlowConfig: given explicitly, or drawn like catalog start 0."""
+    """(Q0, M0) of a FlowConfig: given explicitly, or catalog start ``config.start``."""
     from .starts import draw_start
     from .teachers import teacher_vectors
 
@@ -280,7 +280,7 @@ def start_overlaps(config):
         return np.array(config.init[0]), np.array(config.init[1])
     K, Mt = config.students, config.teachers
     n = int(min(config.dim, K + Mt))
-    W = draw_start(config.seed, 0, K, Mt, config.start_dim, n)
+    W = draw_start(config.seed, config.start, K, Mt, config.start_dim, n)
     V = teacher_vectors(P, n)
     return W @ W.T, W @ V.T
 

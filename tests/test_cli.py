@@ -146,3 +146,17 @@ def test_flow_bad_init_files(tmp_path, content, fragment):
     proc = run("flow", "--students", "2", "--teachers", "2", "--lr", "0.5", "--time", "1",
                "--points", "2", "--init", str(path))
     assert proc.returncode == 2 and fragment in proc.stderr
+
+
+def test_flow_start_index_selects_the_catalog_start():
+    from landscape.starts import draw_start
+    from landscape.teachers import teacher_vectors
+    import numpy as np
+    proc = run("flow", "--students", "3", "--teachers", "2", "--lr", "0", "--time", "1",
+               "--points", "1", "--dim", "5", "--seed", "4", "--start", "7", "--format", "json")
+    data = json.loads(proc.stdout)
+    W = draw_start(4, 7, 3, 2, 5, 5)
+    V = teacher_vectors(np.eye(2), 5)
+    np.testing.assert_allclose(data["Q"][0], W @ W.T, atol=1e-12)
+    np.testing.assert_allclose(data["M"][0], W @ V.T, atol=1e-12)
+    assert data["config"]["start"] == 7

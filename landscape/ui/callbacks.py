@@ -194,15 +194,16 @@ def register(app, cache, manager):
     @app.callback(Output("flow-graph", "figure"), Output("flow-slider", "max"),
                   Output("flow-slider", "marks"),
                   Input("config", "data"), Input("flow-time", "value"),
-                  Input("flow-simulate", "value"), Input("tab", "value"))
-    def show_flow(raw, time, simulate, tab):
+                  Input("flow-simulate", "value"), Input("flow-start", "value"),
+                  Input("tab", "value"))
+    def show_flow(raw, time, simulate, start, tab):
         if tab != "flows-2d":
             return no_update, no_update, no_update
         if not raw:
             return figures.empty_figure("fix the controls first"), 100, None
         try:
             lr = float(raw["lr"])
-            config = state.flow_config(raw, time=time,
+            config = state.flow_config(raw, time=time, start=start or 0,
                                        simulate=simulate if lr > 0 and simulate else None)
         except (ConfigError, ValueError) as exc:
             return figures.empty_figure(str(exc)), 100, None
@@ -213,14 +214,14 @@ def register(app, cache, manager):
     @app.callback(Output("flow-heatmap-q", "figure"), Output("flow-heatmap-m", "figure"),
                   Input("flow-slider", "value"), Input("flow-graph", "figure"),
                   State("config", "data"), State("flow-time", "value"),
-                  State("flow-simulate", "value"))
-    def show_flow_heatmaps(index, _, raw, time, simulate):
+                  State("flow-simulate", "value"), State("flow-start", "value"))
+    def show_flow_heatmaps(index, _, raw, time, simulate, start):
         if not raw:
             empty = figures.empty_figure("")
             return empty, empty
         try:
             lr = float(raw["lr"])
-            config = state.flow_config(raw, time=time,
+            config = state.flow_config(raw, time=time, start=start or 0,
                                        simulate=simulate if lr > 0 and simulate else None)
         except (ConfigError, ValueError):
             empty = figures.empty_figure("")

@@ -110,6 +110,9 @@ def layout():
             ]),
             html.Div(id="view-flows-2d", className="view", children=[
                 html.Div(className="row", children=[
+                    html.Label("start", htmlFor="flow-start"),
+                    dcc.Input(id="flow-start", value="0", type="text", debounce=True,
+                              style={"width": "4rem"}),
                     html.Label("final time T", htmlFor="flow-time"),
                     dcc.Input(id="flow-time", value="50", type="text", debounce=True,
                               style={"width": "6rem"}),

@@ -74,8 +74,8 @@ def catalog_config(values):
         max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS)
 
 
-def flow_config(values, time, points=100, simulate=None, runs=8):
-    """Validated FlowConfig for the 2D flow view (start drawn like catalog start 0)."""
+def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
+    """Validated FlowConfig for the 2D flow view: catalog start ``start``."""
     config = catalog_config(values)          # same checks and limits
     if float(time) > UI_MAX_TIME:
         raise ConfigError(f"time must be at most {UI_MAX_TIME:g} here")
@@ -83,4 +83,4 @@ def flow_config(values, time, points=100, simulate=None, runs=8):
         students=config.students, teachers=config.teachers, teacher=config.teacher.spec,
         dim=values["dim"], lr=values["lr"], time=time, points=min(points, UI_MAX_POINTS),
         seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
-        max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
+        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
