@@ -37,7 +37,7 @@ def main():
         values = dict(state.DEFAULTS, students="10", teachers="10", dim=dim, starts="200")
         config = state.catalog_config(values)
         t = time.perf_counter()
-        catalog = service.catalog_result(config, cache)
+        service.catalog_result(config, cache)
         cold = time.perf_counter() - t
         print(f"cold catalog K=M=10 d={dim} 200 starts: {cold:.2f} s")
 

@@ -95,7 +95,8 @@ def build_parser():
     fa.add_argument("--dim", default="inf", metavar="D")
     fa.add_argument("--k1", nargs="+", metavar="K1", help="families to solve (default 0..min(K, 8))")
     fa.add_argument("--onset", action="store_true",
-                    help=f"also find the width (up to 40) at which each family becomes a minimum")
+                    help="also find the smallest width from which each family stays a minimum "
+                         "(walking down from its seed width)")
     fa.add_argument("--format", default="table", choices=("table", "json"))
     fa.add_argument("--output", metavar="FILE")
     return parser

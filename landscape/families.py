@@ -290,25 +290,6 @@ def solve(K, k1, P_pattern, guess):
     return values, ok
 
 
-def continue_in_width(k1, P_pattern, start_width, start_values, widths):
-    """Follow a family from a solved width through increasing widths.
-
-    Returns
-    -------
-    dict width -> parameter values (only widths where the solve converged; the
-    continuation stops at the first failure).
-    """
-    solutions = {start_width: start_values}
-    previous = start_values
-    for K in sorted(w for w in widths if w > start_width):
-        # Warm start from the previous width; K-1 -> K changes the guess little.
-        values, ok = solve(K, k1, P_pattern, previous)
-        if not ok:
-            break
-        solutions[K] = previous = values
-    return solutions
-
-
 # --------------------------------------------------------------------------- members
 # Stability is computed from the full Hessian of the expanded point: dense up to
 # DENSE_MAX students, Lanczos on the matrix-free Hessian up to LANCZOS_MAX.

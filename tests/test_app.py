@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from landscape import ENGINE_VERSION, figures, service
-from landscape.config import ConfigError, make_catalog_config
+from landscape.config import make_catalog_config
 from landscape.ui import state
 from landscape.ui.callbacks import catalog_csv, config_from_search
 

@@ -1,7 +1,6 @@
 """End-to-end: the dashboard served by gunicorn, driven in real headless Chromium."""
 import json
 import os
-import re
 import socket
 import subprocess
 import sys

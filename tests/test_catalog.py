@@ -69,7 +69,6 @@ def test_every_entry_is_critical_and_its_spectrum_matches_finite_differences(cat
 def test_catalog_is_invariant_under_student_and_teacher_permutations():
     config = make_catalog_config(4, 4, dim=4, starts=20)
     chunk = run_chunk(config, range(20))
-    V = teacher_vectors(config.teacher.P, 4)
     rng = np.random.default_rng(0)
     permuted = chunk.students.copy()
     for s in range(len(permuted)):

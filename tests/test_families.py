@@ -28,6 +28,11 @@ def test_family_members_are_the_catalog_minima(K):
         assert m.loss == pytest.approx(point.loss, abs=1e-9)
         assert m.kind == point.kind
         assert m.min_eigenvalue == pytest.approx(point.min_eigenvalue, abs=1e-8)
+        # the catalog point itself solves the reduced equations
+        Q, M, _ = ordered
+        fitted = F.fit(Q, M, k1)
+        assert np.abs(F.residual(fitted, K, k1, PATTERN)).max() < 1e-9
+        np.testing.assert_allclose(F.expand(fitted, K, k1, PATTERN)[1], M, atol=1e-9)
         # same spectrum: realise the member and compare all eigenvalues
         W, V = F.realise_member(m.parameters, K, k1, np.eye(K))
         span = np.linalg.eigvalsh(evaluate(W, V, 2).hessian[0].reshape(K * K, K * K))

@@ -157,7 +157,6 @@ def register(app, cache, manager):
             empty = figures.empty_figure("select a fixed point")
             return empty, empty, empty
         p = cached_catalog(raw)["fixed_points"][int(point)]
-        K = len(p["Q"])
         return (figures.heatmap_figure(p["Q"], "Q = W Wᵀ",
                                        "student", "student"),
                 figures.heatmap_figure(p["M"], "M = W Vᵀ", "teacher", "student"),
