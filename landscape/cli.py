@@ -45,6 +45,9 @@ def build_parser():
                     help="dimension the starts are drawn in when d = inf (default 1000)")
     fp.add_argument("--format", default="table", choices=("table", "json"))
     fp.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
+    fp.add_argument("--executor", default="local", choices=("local", "celery"),
+                    help="where chunks of starts run: local processes (default) or Celery "
+                         "workers via REDIS_URL (celery --app landscape.worker worker)")
     fl = commands.add_parser(
         "flow", help="trajectory of the summary statistics (Q, M) under gradient flow or SGD",
         description="Integrate the ODE of (Q, M) for gradient flow (--lr 0) or one-pass SGD "
@@ -141,7 +144,11 @@ def run_fixed_points(args):
     config = make_catalog_config(
         students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
-    catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None)
+    from . import executors
+
+    executor = executors.celery() if args.executor == "celery" else None
+    catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None,
+                                executor=executor)
     if args.format == "json":
         return json.dumps(catalog.to_json(), indent=1) + "\n"
     return format_catalog_table(catalog)

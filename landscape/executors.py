@@ -48,6 +48,38 @@ def processes(workers=None):
     return run
 
 
+def celery(timeout=3600.0, seen_workers=None):
+    """An executor sending chunks to Celery workers (``landscape.worker``) via REDIS_URL.
+
+    ``seen_workers``, if a set, collects the names of the workers that ran chunks.
+    """
+    def run(config, parts, options):
+        import numpy as np
+
+        from .catalog import ChunkResult
+        from .worker import run_chunk_task
+
+        if options != type(options)():
+            raise ValueError("Celery workers run the default descent options")
+        pending = [run_chunk_task.delay(config.to_dict(), list(part)) for part in parts]
+        for task in pending:
+            data = task.get(timeout=timeout)
+            if seen_workers is not None:
+                seen_workers.add(data["worker"])
+            yield ChunkResult(
+                indices=np.array(data["indices"], dtype=int),
+                students=np.array(data["students"], dtype=float).reshape(
+                    len(data["indices"]), config.students, config.reduced_dim),
+                status=np.array(data["status"], dtype=object),
+                grad_norm=np.array([np.inf if g is None else g for g in data["grad_norm"]]),
+                saddles=[np.array(s) for s in data["saddles"]])
+
+    return run
+
+
 def default_executor():
-    """Local processes on every core; set LANDSCAPE_WORKERS=1 to stay in one process."""
+    """Celery workers when REDIS_URL is set, else local processes on every core
+    (LANDSCAPE_WORKERS=1 stays in one process)."""
+    if os.environ.get("LANDSCAPE_EXECUTOR", "").lower() == "celery":
+        return celery()
     return processes(int(os.environ.get("LANDSCAPE_WORKERS", "0")) or None)
