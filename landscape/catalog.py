@@ -20,15 +20,15 @@ Identification rule (documented in the README):
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import ENGINE_VERSION
+from .config import inf_or_int
 from .descent import CONVERGED, DEAD, DescentOptions, descend
-from .kernels import evaluate, teacher_constant
+from .kernels import evaluate, loss_with_zero_students
 from .spectrum import HessianSpectrum, classify, hessian_spectrum
 from .starts import draw_starts
 from .teachers import teacher_vectors
@@ -188,16 +188,12 @@ class Catalog:
         }
 
 
-def _json_count(value):
-    return "inf" if value == math.inf else int(value)
-
-
 def _point_json(p, starts):
     return {
         "loss": p.loss,
         "kind": p.kind,
-        "index": _json_count(p.index),
-        "flat": _json_count(p.flat),
+        "index": inf_or_int(p.index),
+        "flat": inf_or_int(p.flat),
         "min_eigenvalue": p.min_eigenvalue,
         "hits": p.hits,
         "fraction": p.hits / starts,
@@ -349,6 +345,20 @@ def _find(entries, sig):
     return None
 
 
+def identify(fixed_points, W, V):
+    """Where a polished, snapped critical point W belongs among catalog entries.
+
+    Returns
+    -------
+    loss, Q, M, signature, entry
+        ``entry`` is None if no entry matches.
+    """
+    loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
+    Q, M = summary(W, V)
+    sig = signature(loss, Q, M)
+    return loss, Q, M, sig, _find(fixed_points, sig)
+
+
 class CatalogBuilder:
     """Adds classified endpoints to the entries of a catalog, merging equivalent ones.
 
@@ -370,11 +380,8 @@ class CatalogBuilder:
         snapped = snap_parallel(W, V)
         if not np.array_equal(snapped, W):
             W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
-        loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
-        Q, M = summary(W, V)
-        sig = signature(loss, Q, M)
+        loss, Q, M, sig, entry = identify(self.fixed_points, W, V)
         spectrum = hessian_spectrum(W, V, self.config.dim)
-        entry = _find(self.fixed_points, sig)
         if entry is None:
             entry = FixedPoint(loss=loss, kind=classify(loss, spectrum), spectrum=spectrum,
                                hits=0, visits=0, grad_norm=float(grad_norm),
@@ -389,7 +396,7 @@ class CatalogBuilder:
 
     def add_dead(self, W, grad_norm, counter="hits"):
         """Add an endpoint with dead students; returns its entry."""
-        loss = _loss_with_dead(W, self.V)
+        loss = loss_with_zero_students(W, self.V)
         Q, M = summary(W, self.V)
         sig = signature(loss, Q, M)
         entry = _find(self.dead_points, sig)
@@ -440,11 +447,3 @@ def assemble(config, results):
 
 def evaluate_gradient_norm(W, V):
     return float(np.linalg.norm(evaluate(W, V, 1).gradient[0]))
-
-
-def _loss_with_dead(W, V):
-    """Loss of a point with zero students (they contribute nothing to f)."""
-    alive = W[np.linalg.norm(W, axis=1) > 0]
-    if not alive.size:
-        return float(teacher_constant(V @ V.T))
-    return max(float(evaluate(alive, V, 0).loss[0]), 0.0)  # a mean square

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .config import ConfigError, make_catalog_config
+from .config import ConfigError, inf_or_int, make_catalog_config
 from .dynamics import ComputationLimit
 
 
@@ -225,7 +225,7 @@ def run_families(args):
                 row["onset"] = onsets[m.k1]
             rows.append(row)
         return json.dumps({"config": {"students": K, "teachers": M, "teacher": setup.spec,
-                                      "dim": "inf" if dim == math.inf else dim,
+                                      "dim": inf_or_int(dim),
                                       "k1": k1s},
                            "engine_version": ENGINE_VERSION, "families": rows}) + "\n"
     lines = [f"{'k1':>3} {'loss':>12} {'kind':<15} {'min eig':>11} {'grad norm':>10}"

@@ -83,12 +83,26 @@ def parse_dim(value, low):
     return parse_int("dim", value, low, MAX_DIM)
 
 
-def dim_to_json(dim):
-    return "inf" if dim == INF else int(dim)
+def inf_or_int(value):
+    """JSON form of a dimension or count that may be infinite."""
+    return "inf" if value == INF else int(value)
+
+
+class _StartDrawing:
+    """What catalog and flow configs share: the teacher width and where starts are drawn."""
+
+    @property
+    def teachers(self):
+        return self.teacher.size
+
+    @property
+    def start_dim(self):
+        """The dimension in which the starts are drawn."""
+        return self.init_dim if self.dim == INF else int(self.dim)
 
 
 @dataclass(frozen=True)
-class CatalogConfig:
+class CatalogConfig(_StartDrawing):
     """What defines a fixed-point catalog.
 
     Attributes
@@ -114,25 +128,16 @@ class CatalogConfig:
     init_dim: int = 1000
 
     @property
-    def teachers(self):
-        return self.teacher.size
-
-    @property
     def reduced_dim(self):
         """n = min(d, K + M), the dimension of the reduced coordinates."""
         return int(min(self.dim, self.students + self.teachers))
-
-    @property
-    def start_dim(self):
-        """The dimension in which the starts are drawn."""
-        return self.init_dim if self.dim == INF else int(self.dim)
 
     def to_dict(self):
         return {
             "students": self.students,
             "teachers": self.teachers,
             "teacher": self.teacher.to_json(),
-            "dim": dim_to_json(self.dim),
+            "dim": inf_or_int(self.dim),
             "starts": self.starts,
             "seed": self.seed,
             "init_dim": self.init_dim,
@@ -167,7 +172,7 @@ def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
 
 
 @dataclass(frozen=True)
-class FlowConfig:
+class FlowConfig(_StartDrawing):
     """What defines a summary-statistic trajectory (and optionally its simulation).
 
     Attributes
@@ -205,17 +210,9 @@ class FlowConfig:
     runs: int = 1
     start: int = 0
 
-    @property
-    def teachers(self):
-        return self.teacher.size
-
-    @property
-    def start_dim(self):
-        return self.init_dim if self.dim == INF else int(self.dim)
-
     def to_dict(self):
         out = {"students": self.students, "teachers": self.teachers,
-               "teacher": self.teacher.to_json(), "dim": dim_to_json(self.dim),
+               "teacher": self.teacher.to_json(), "dim": inf_or_int(self.dim),
                "lr": self.lr, "time": self.time, "points": self.points}
         if self.init is None:
             out.update(seed=self.seed, init_dim=self.init_dim, start=self.start)

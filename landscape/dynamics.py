@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .kernels import evaluate
+from .kernels import evaluate, loss_with_zero_students
 from .moments import second_moment
 
 # Students with a smaller norm are dead: they neither move nor contribute.
@@ -50,11 +50,8 @@ def realise(Q, M, P):
 def loss_of(Q, M, P):
     """L(Q, M) for one point."""
     W, V = realise(Q, M, P)
-    alive = np.linalg.norm(W, axis=1) > DEAD_NORM
-    if not alive.any():
-        from .kernels import teacher_constant
-        return float(teacher_constant(P))
-    return float(evaluate(W[alive], V, 0).loss[0])
+    W[np.linalg.norm(W, axis=1) <= DEAD_NORM] = 0.0
+    return loss_with_zero_students(W, V)
 
 
 def drift(Q, M, P, lr):

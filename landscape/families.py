@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import root
 
+from .config import inf_or_int
+
 PARAMETERS = ("q_gd", "q_go", "q_bd", "q_bo", "q_gb",
               "m_gd", "m_go", "m_gs", "m_bg", "m_bd", "m_bo")
 TWO_PI = 2 * np.pi
@@ -344,7 +346,7 @@ class FamilyMember:
     def to_json(self):
         return {"k1": self.k1, "loss": self.loss, "kind": self.kind,
                 "min_eigenvalue": self.min_eigenvalue,
-                "index": "inf" if self.index == np.inf else self.index,
+                "index": None if self.index is None else inf_or_int(self.index),
                 "grad_norm": self.grad_norm, "drift_norm": self.drift_norm,
                 "parameters": {k: float(v) for k, v in self.parameters.items()}}
 
@@ -354,7 +356,7 @@ def smallest_eigenvalues(W, V, dim, count=4):
     dense for small K and by Lanczos beyond; returns (values, index, method)."""
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    from .kernels import hessian_operator
+    from .kernels import hessian_operator, orthogonal_block
     from .spectrum import ZERO_TOL, hessian_spectrum
 
     K, n = W.shape
@@ -367,7 +369,7 @@ def smallest_eigenvalues(W, V, dim, count=4):
     start = np.random.default_rng(0).standard_normal(K * n)      # reproducible
     values = np.sort(eigsh(linear, k=count, which="SA", tol=1e-10, v0=start,
                            return_eigenvectors=False))
-    orth = _orthogonal_block(W, V)
+    orth = orthogonal_block(W, V)
     smallest = values[0]
     negative = int(np.sum(values < -ZERO_TOL))
     if dim > n:
@@ -377,17 +379,6 @@ def smallest_eigenvalues(W, V, dim, count=4):
         if k:
             negative = np.inf if dim == np.inf else negative + k * int(dim - n)
     return values, float(smallest), negative, "lanczos"
-
-
-def _orthogonal_block(W, V):
-    """The K x K orthogonal block A, from its identity parts (O(K (K + M)))."""
-    from .kernels import _geometry
-    K = W.shape[0]
-    vectors, norms, units, cosines, angles, sines, signs = _geometry(W[None], V, True)
-    radial = np.einsum("kj,j->k", sines[0], signs * norms[0])
-    A = (np.pi - angles[0][:, :K]) / TWO_PI
-    np.fill_diagonal(A, 0.5 + radial / (TWO_PI * norms[0][:K]))
-    return A
 
 
 def member(values, K, k1, P, dim):

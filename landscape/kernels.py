@@ -129,12 +129,8 @@ def evaluate(students, teachers, order=1, precise=True):
         return result
 
     student_norms = norms[:, :K]
-    # Identity parts: these alone make up the orthogonal block A.
-    diagonal_identity = 0.5 + (radial / student_norms) / TWO_PI     # (B, K)
-    orthogonal = (np.pi - angles[:, :, :K]) / TWO_PI
+    result.orthogonal = _orthogonal_block(radial, student_norms, angles)
     idx = np.arange(K)
-    orthogonal[:, idx, idx] = diagonal_identity
-    result.orthogonal = orthogonal
 
     # E_kj = u_j/|u_j| - cos t_kj w_k/|w_k| has length sin t_kj; writing the
     # n n^T terms as E E^T / sin keeps them finite at (anti)parallel pairs.
@@ -162,6 +158,34 @@ def evaluate(students, teachers, order=1, precise=True):
     hessian[:, idx, :, idx, :] = diag_blocks.transpose(1, 0, 2, 3)
     result.hessian = hessian
     return result
+
+
+def _orthogonal_block(radial, student_norms, angles):
+    """The K x K block A: the identity parts of the Hessian blocks, shape (B, K, K)."""
+    K = student_norms.shape[1]
+    A = (np.pi - angles[:, :, :K]) / TWO_PI
+    idx = np.arange(K)
+    A[:, idx, idx] = 0.5 + (radial / student_norms) / TWO_PI
+    return A
+
+
+def orthogonal_block(students, teachers):
+    """The orthogonal block A of one point, shape (K, K), in O(K (K + M)) work
+    (no Hessian): perturbations orthogonal to the coordinate space."""
+    W = np.asarray(students, dtype=float)[None]
+    vectors, norms, units, cosines, angles, sines, signs = _geometry(W, teachers, True)
+    radial = np.einsum("bkj,bj->bk", sines, signs * norms)
+    return _orthogonal_block(radial, norms[:, :W.shape[1]], angles)[0]
+
+
+def loss_with_zero_students(students, teachers):
+    """Loss of one point in which some students may be exactly zero (they add
+    nothing to f); clipped at 0, as a mean square."""
+    W = np.asarray(students, dtype=float)
+    alive = W[np.linalg.norm(W, axis=1) > 0]
+    if not alive.size:
+        return float(teacher_constant(teachers @ teachers.T))
+    return max(float(evaluate(alive, teachers, 0).loss[0]), 0.0)
 
 
 def teacher_constant(P):

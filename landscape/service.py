@@ -15,6 +15,7 @@ import logging
 import numpy as np
 
 from . import ENGINE_VERSION
+from .config import inf_or_int
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def families_result(setup, dim, widths, k1s, cache=None):
                 rows.append({"students": K, **m.to_json()})
         return {"rows": rows}
 
-    payload = {"teacher": setup.spec, "dim": "inf" if dim == np.inf else int(dim),
+    payload = {"teacher": setup.spec, "dim": inf_or_int(dim),
                "widths": list(widths), "k1": list(k1s)}
     return _cached(cache, "families", payload, compute)
 
@@ -168,8 +169,6 @@ def loss_surface(catalog_json, index, config, directions="soft", other=None, siz
                        for nm, o in zip(names, order[:2]))
     grid = (W.ravel()[None, None, :] + a[:, None, None] * d1[None, None, :]
             + b[None, :, None] * d2[None, None, :])
-    # rows of a zero student would make the closed form undefined: nudge off zero
-    grid = grid.reshape(size * size, K, n)
-    loss = evaluate(grid + 1e-12, V, 0).loss.reshape(size, size)
+    loss = evaluate(grid.reshape(size * size, K, n), V, 0).loss.reshape(size, size)
     return {"a": a.tolist(), "b": b.tolist(), "loss": np.maximum(loss, 0).tolist(),
             "labels": list(labels)}

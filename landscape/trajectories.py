@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .catalog import _find, signature, snap_parallel, summary
+from .catalog import identify, snap_parallel
 from .descent import CONVERGED, DEAD, DescentOptions, descend
 from .kernels import evaluate
 from .starts import draw_starts
@@ -82,10 +82,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
         if status == DEAD:
             labels[s] = DEAD_LABEL
         elif status == CONVERGED:
-            Wend = snap_parallel(Wend, V)
-            Qe, Me = summary(Wend, V)
-            sig = signature(max(float(evaluate(Wend, V, 0).loss[0]), 0.0), Qe, Me)
-            entry = _find(catalog.fixed_points, sig)
+            entry = identify(catalog.fixed_points, snap_parallel(Wend, V), V)[-1]
             if entry is not None:
                 labels[s] = catalog.fixed_points.index(entry)
     return StartTrajectories(t=times, Q=Q.astype(np.float32), M=M.astype(np.float32),

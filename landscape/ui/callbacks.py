@@ -51,6 +51,13 @@ def config_from_search(search):
     return raw | {"canonical": config.to_dict()}, ""
 
 
+def view_flow_config(raw, time, simulate, start):
+    """The Flows 2D view's FlowConfig: simulate only for SGD (lr > 0)."""
+    lr = float(raw["lr"])
+    return state.flow_config(raw, time=time, start=start or 0,
+                             simulate=simulate if lr > 0 and simulate else None)
+
+
 def register(app, cache, manager):
     """Attach all callbacks; ``cache`` is the result cache, ``manager`` the
     background-callback manager."""
@@ -201,9 +208,7 @@ def register(app, cache, manager):
         if not raw:
             return figures.empty_figure("fix the controls first"), 100, None
         try:
-            lr = float(raw["lr"])
-            config = state.flow_config(raw, time=time, start=start or 0,
-                                       simulate=simulate if lr > 0 and simulate else None)
+            config = view_flow_config(raw, time, simulate, start)
         except (ConfigError, ValueError) as exc:
             return figures.empty_figure(str(exc)), 100, None
         flow = service.flow_result(config, cache)
@@ -219,9 +224,7 @@ def register(app, cache, manager):
             empty = figures.empty_figure("")
             return empty, empty
         try:
-            lr = float(raw["lr"])
-            config = state.flow_config(raw, time=time, start=start or 0,
-                                       simulate=simulate if lr > 0 and simulate else None)
+            config = view_flow_config(raw, time, simulate, start)
         except (ConfigError, ValueError):
             empty = figures.empty_figure("")
             return empty, empty
