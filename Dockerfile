@@ -8,7 +8,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY app.py ./
+COPY app.py gunicorn.conf.py ./
 COPY landscape ./landscape
 COPY assets ./assets
 
@@ -18,6 +18,6 @@ USER landscape
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8050/health').status != 200)"
-# One worker with threads: the default (Diskcache) background-job manager keeps
-# per-process state; several workers need Redis + Celery.
-CMD ["gunicorn", "--bind", "0.0.0.0:8050", "--workers", "1", "--threads", "8", "--timeout", "120", "app:server"]
+# The command the tests run (tests/servers.py); workers, threads and timeouts come
+# from the environment (gunicorn.conf.py).
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]

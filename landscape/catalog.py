@@ -21,6 +21,7 @@ Identification rule (documented in the README):
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -235,7 +236,7 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
         Called after each chunk with the number of starts done.
     executor : callable or None
         ``executor(config, parts, options)`` yielding chunk results (see
-        ``executors``); default: local processes on every core.
+        ``executors``); default: ``executors.default_executor()``.
 
     Returns
     -------
@@ -247,11 +248,14 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
     parts = chunks(config.starts)
     results = []
     done = 0
-    for result in (executor or default_executor())(config, parts, options):
-        results.append(result)
-        done += len(result.indices)
-        if progress is not None:
-            progress(done, config.starts)
+    # closing(): if progress raises (a cancel, a time budget), the executor drops the
+    # chunks still queued at once.
+    with closing((executor or default_executor())(config, parts, options)) as running:
+        for result in running:
+            results.append(result)
+            done += len(result.indices)
+            if progress is not None:
+                progress(done, config.starts)
     # Assemble in start order, so the catalog does not depend on where chunks ran.
     results.sort(key=lambda r: int(r.indices[0]) if len(r.indices) else 0)
     catalog = assemble(config, results)

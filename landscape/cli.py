@@ -14,6 +14,7 @@ import numpy as np
 
 from .config import ConfigError, inf_or_int, make_catalog_config
 from .dynamics import ComputationLimit
+from .executors import ExecutorUnavailable
 
 
 class UsageError(Exception):
@@ -45,9 +46,10 @@ def build_parser():
                     help="dimension the starts are drawn in when d = inf (default 1000)")
     fp.add_argument("--format", default="table", choices=("table", "json"))
     fp.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
-    fp.add_argument("--executor", default="local", choices=("local", "celery"),
-                    help="where chunks of starts run: local processes (default) or Celery "
-                         "workers via REDIS_URL (celery --app landscape.worker worker)")
+    fp.add_argument("--executor", choices=("local", "celery"),
+                    help="where chunks of starts run: local processes, or Celery workers "
+                         "(celery --app landscape.worker worker) on REDIS_URL; default: "
+                         "celery when REDIS_URL is set, else local")
     fl = commands.add_parser(
         "flow", help="trajectory of the summary statistics (Q, M) under gradient flow or SGD",
         description="Integrate the ODE of (Q, M) for gradient flow (--lr 0) or one-pass SGD "
@@ -146,7 +148,8 @@ def run_fixed_points(args):
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
     from . import executors
 
-    executor = executors.celery() if args.executor == "celery" else None
+    executor = {"celery": executors.celery, "local": executors.processes}.get(
+        args.executor, executors.default_executor)()
     catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None,
                                 executor=executor)
     if args.format == "json":
@@ -295,7 +298,7 @@ def main(argv=None):
     except (UsageError, ConfigError) as exc:
         print(f"landscape: error: {exc}", file=sys.stderr)
         return 2
-    except ComputationLimit as exc:
+    except (ComputationLimit, ExecutorUnavailable) as exc:
         print(f"landscape: error: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:

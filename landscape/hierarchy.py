@@ -129,7 +129,7 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
     widths : sequence of int
         Distinct widths; sorted here.
     progress : callable(str) or None
-        Told what is being computed.
+        Told what is being computed, after every chunk of starts; it may raise to stop.
 
     Returns
     -------
@@ -142,7 +142,12 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
         if progress:
             progress(f"catalog at width {K}")
         level_config = dataclasses.replace(config, students=K)
-        levels.append(Level(find_fixed_points(level_config, options=options)))
+        starts_done = None
+        if progress:
+            def starts_done(done, total, K=K):
+                progress(f"catalog at width {K}: {done}/{total} starts")
+        levels.append(Level(find_fixed_points(level_config, options=options,
+                                              progress=starts_done)))
     for lower, upper in zip(levels, levels[1:]):
         if upper.students != lower.students + 1:
             continue
@@ -156,6 +161,9 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
         for i, point in enumerate(lower.catalog.fixed_points):
             if not (point.index == 0 or point.index == 1):
                 continue
+            if progress:
+                progress(f"embedding search {lower.students} -> {upper.students}: "
+                         f"point {i + 1} of {len(lower.catalog.fixed_points)}")
             W = np.zeros((lower.students, n_up))
             W[:, :n_low] = point.students
             for relation, embedded in embeddings(W, V, rng):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 
 import numpy as np
 
@@ -24,6 +25,24 @@ def cache_key(kind, payload):
     """Stable key of a result kind and its canonical config dict."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return f"landscape:{ENGINE_VERSION}:{kind}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def time_budget(seconds, progress=None):
+    """A progress callback that passes its arguments on to ``progress`` and stops the
+    computation with ComputationLimit once ``seconds`` have passed since its creation.
+    Computations report progress between chunks, so they stop within one chunk."""
+    from .dynamics import ComputationLimit
+
+    deadline = time.monotonic() + seconds
+
+    def check(*args):
+        if progress is not None:
+            progress(*args)
+        if time.monotonic() > deadline:
+            raise ComputationLimit(f"stopped after the time budget of {seconds:g} s; "
+                                   "ask for fewer starts or students")
+
+    return check
 
 
 def _cached(cache, kind, payload, compute):
@@ -60,7 +79,7 @@ def catalog_result(config, cache=None, progress=None):
     return _cached(cache, "catalog", config.to_dict(), compute)
 
 
-def trajectories_result(config, cache=None, points=60):
+def trajectories_result(config, cache=None, points=60, progress=None):
     """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
     from .catalog import find_fixed_points
     from .executors import serial
@@ -68,7 +87,7 @@ def trajectories_result(config, cache=None, points=60):
 
     def compute():
         # serial: this runs in a web-server thread, where forking a pool is unsafe
-        catalog = find_fixed_points(config, executor=serial)
+        catalog = find_fixed_points(config, executor=serial, progress=progress)
         return catalog_trajectories(catalog, points=points).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)

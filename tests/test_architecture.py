@@ -6,7 +6,7 @@ ENGINE = ["landscape", "landscape.kernels", "landscape.teachers", "landscape.con
           "landscape.starts", "landscape.descent", "landscape.spectrum", "landscape.catalog",
           "landscape.cli", "landscape.moments", "landscape.dynamics", "landscape.trajectories",
           "landscape.hierarchy", "landscape.families", "landscape.executors",
-          "landscape.service", "landscape.worker"]
+          "landscape.service", "landscape.worker", "landscape.settings"]
 
 
 def test_engine_imports_no_web_or_plotting_stack():

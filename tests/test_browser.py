@@ -1,7 +1,6 @@
 """End-to-end: the dashboard served by gunicorn, driven in real headless Chromium."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -9,66 +8,21 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = Path(__file__).resolve().parents[1]
+from servers import ROOT, start_gunicorn, stop
 NOISE = ("WebGL", "GPU stall", "willReadFrequently", "swiftshader", "favicon")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(cache_dir, workers):
-    port = free_port()
-    env = dict(os.environ, LANDSCAPE_CACHE_DIR=str(cache_dir))
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(workers), "--threads", "8", "--timeout", "120", "app:server"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if urllib.request.urlopen(url + "/health", timeout=1).status == 200:
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    # One worker with threads: the Diskcache background-job manager keeps per-process
-    # state (several workers need the Celery manager; see the README).
-    proc, url = start_gunicorn(tmp_path_factory.mktemp("cache"), workers=1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture
-def browser(tmp_path):
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1800"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(tmp_path)})
-    driver.download_dir = tmp_path
-    yield driver
-    driver.quit()
+    # Two workers, as gunicorn.conf.py defaults to: background jobs and their polls may
+    # reach different workers (they share the secret key and the job store).
+    proc = start_gunicorn(tmp_path_factory.mktemp("cache"), workers=2)
+    yield proc.url
+    stop(proc)
 
 
 def wait_for(driver, condition, timeout=60):

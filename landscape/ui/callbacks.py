@@ -58,9 +58,14 @@ def view_flow_config(raw, time, simulate, start):
                              simulate=simulate if lr > 0 and simulate else None)
 
 
-def register(app, cache, manager):
+# Computations in a web request (not a background job) must end well inside the
+# gunicorn worker timeout.
+REQUEST_SECONDS = 60.0
+
+
+def register(app, cache, manager, job_seconds=300.0):
     """Attach all callbacks; ``cache`` is the result cache, ``manager`` the
-    background-callback manager."""
+    background-callback manager, ``job_seconds`` the time budget of one job."""
     control_inputs = [Input(cid, "value") for cid in state.CONTROL_IDS]
 
     # URL <-> controls, tab, selected point (one callback: the circle is allowed here).
@@ -120,8 +125,8 @@ def register(app, cache, manager):
             return None, ""
         config = state.catalog_config(raw)
         set_progress(("0", str(config.starts)))
-        result = service.catalog_result(
-            config, cache, progress=lambda done, total: set_progress((str(done), str(total))))
+        result = service.catalog_result(config, cache, progress=service.time_budget(
+            job_seconds, lambda done, total: set_progress((str(done), str(total)))))
         set_progress((str(config.starts), str(config.starts)))
         summary = (f"{len(result['fixed_points'])} fixed points · global fraction "
                    f"{result['global_fraction']:.3f} · unconverged {result['unconverged']} · "
@@ -255,7 +260,8 @@ def register(app, cache, manager):
         if not raw:
             return figures.empty_figure("no result yet")
         config = state.catalog_config(raw)
-        traj = service.trajectories_result(config, cache)
+        traj = service.trajectories_result(config, cache,
+                                           progress=service.time_budget(REQUEST_SECONDS))
         axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
         return figures.trajectories_figure(traj, cached_catalog(raw), axes)
 
@@ -299,6 +305,6 @@ def register(app, cache, manager):
         widths = [M, M + 1, M + 2]
         if max(widths) > state.UI_MAX_STUDENTS:
             return figures.empty_figure(f"widths up to {state.UI_MAX_STUDENTS} here"), ""
-        result = service.hierarchy_result(config, widths, cache,
-                                          progress=lambda text: set_progress((text,)))
+        result = service.hierarchy_result(config, widths, cache, progress=service.time_budget(
+            job_seconds, lambda text: set_progress((text,))))
         return figures.hierarchy_figure(result), f"widths {widths}"

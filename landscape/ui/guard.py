@@ -1,10 +1,14 @@
-"""Request hygiene for a shared server: bounded bodies, 4xx for malformed callback
-requests, security headers compatible with Dash, and no 5xx from bad callback data."""
+"""Request hygiene for a shared server: optional access control, bounded bodies, 4xx for
+malformed callback requests, security headers compatible with Dash, and no 5xx from bad
+callback data."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+from urllib.parse import urlencode
 
-from flask import abort, request
+from flask import Response, abort, redirect, request
 
 log = logging.getLogger(__name__)
 
@@ -23,35 +27,99 @@ HEADERS = {
 }
 
 
-def _valid_dependencies(items):
-    return isinstance(items, list) and all(
-        isinstance(item, list) and _valid_dependencies(item) if isinstance(item, list)
-        else isinstance(item, dict) and isinstance(item.get("property"), str) and "id" in item
-        for item in items)
+def _matches(given, expected):
+    """A request's inputs, state or outputs name exactly the callback's own
+    (id, property) pairs, in order (this app has no pattern-matching callbacks)."""
+    return (isinstance(given, list) and len(given) == len(expected) and all(
+        isinstance(item, dict) and item.get("id") == spec["id"]
+        and item.get("property") == spec["property"] for item, spec in zip(given, expected)))
 
 
 def check_callback_request(callback_map):
-    """400 unless the body is a callback request for a callback that exists."""
+    """400 unless the body is a well-formed request for a callback that exists."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         abort(400, "expected a JSON object")
-    if not isinstance(body.get("output"), str) or body["output"] not in callback_map:
+    output = body.get("output")
+    if not isinstance(output, str) or output not in callback_map:
         abort(400, "unknown callback output")
-    for key in ("inputs", "state"):
-        if key in body and not _valid_dependencies(body[key]):
-            abort(400, f"malformed {key}")
+    spec = callback_map[output]
+    if not _matches(body.get("inputs"), spec["inputs"]):
+        abort(400, "malformed inputs")
+    if not _matches(body.get("state", []), spec["state"]):
+        abort(400, "malformed state")
+    outputs = [{"id": o.component_id, "property": o.component_property}
+               for o in (spec["output"] if isinstance(spec["output"], list)
+                         else [spec["output"]])]
+    given = body.get("outputs")
+    if not _matches(given if isinstance(spec["output"], list) else [given], outputs):
+        abort(400, "malformed outputs")
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
         abort(400, "malformed changedPropIds")
 
 
-def install(app, max_bytes=MAX_REQUEST_BYTES):
+TOKEN_COOKIE = "landscape_token"
+OPEN_PATHS = ("health",)      # for load balancers and the container HEALTHCHECK
+
+
+def _same(a, b):
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _token_cookie(settings, secret):
+    return hmac.new(secret.encode(), settings.token.encode(), hashlib.sha256).hexdigest()
+
+
+def check_access(settings, secret):
+    """None if the request may pass, else the response refusing it.
+
+    HTTP basic auth (LANDSCAPE_BASIC_AUTH) and a token (LANDSCAPE_TOKEN, as a bearer
+    header, or once as ``?token=`` which sets a cookie) each grant access.
+    """
+    if not settings.auth_enabled or request.path.rstrip("/").rsplit("/", 1)[-1] in OPEN_PATHS:
+        return None
+    if settings.basic_auth:
+        given = request.authorization
+        user, password = settings.basic_auth
+        if given is not None and given.type == "basic" and _same(given.username or "", user) \
+                and _same(given.password or "", password):
+            return None
+    if settings.token:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and _same(header[7:].strip(), settings.token):
+            return None
+        if _same(request.cookies.get(TOKEN_COOKIE, ""), _token_cookie(settings, secret)):
+            return None
+        if _same(request.args.get("token", ""), settings.token):
+            # Set the cookie and drop the token from the address, so that it does not
+            # end up in shared links.
+            rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
+            response = redirect(request.path + ("?" + urlencode(rest) if rest else ""))
+            response.set_cookie(TOKEN_COOKIE, _token_cookie(settings, secret), httponly=True,
+                                samesite="Strict", secure=request.is_secure)
+            return response
+    if settings.basic_auth:
+        return Response("login required\n", 401,
+                        {"WWW-Authenticate": 'Basic realm="landscape", charset="UTF-8"'})
+    return Response("this server needs an access token: open it with ?token=...\n", 401)
+
+
+def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES):
     """Attach the guards to a Dash app's Flask server."""
+    from dash.exceptions import DependencyException
+
     server = app.server
     server.config["MAX_CONTENT_LENGTH"] = max_bytes
+    # An unknown script path under /_dash-component-suites/ is a 404, not a 500.
+    server.register_error_handler(DependencyException, lambda exc: ("not found\n", 404))
 
     @server.before_request
     def guard():
+        if settings is not None:
+            refused = check_access(settings, server.config.get("SECRET_KEY") or "")
+            if refused is not None:
+                return refused
         if request.method == "POST" and request.path.endswith("/_dash-update-component"):
             check_callback_request(app.callback_map)
 
@@ -62,9 +130,50 @@ def install(app, max_bytes=MAX_REQUEST_BYTES):
         return response
 
 
-def on_callback_error(exc):
-    """Dash ``on_error``: a callback that fails on odd input answers with a message, not a 500."""
-    from dash import set_props
+# Failures a user can act on, by exception class name: shown with their own message.
+EXPLAINED = {"ServerBusy", "ComputationLimit", "ExecutorUnavailable", "ConfigError",
+             "FamilyError"}
+UNREACHABLE = {"ConnectionError", "TimeoutError", "OperationalError", "LockError",
+               "BackendGetMetaError", "BackendStoreError"}
 
-    log.exception("callback failed: %s", exc)
-    set_props("message", {"children": f"could not update the view: {type(exc).__name__}"})
+
+def describe_error(exc):
+    """One line for the user about a failed callback."""
+    from dash.exceptions import BackgroundCallbackError
+
+    name, text = type(exc).__name__, str(exc)
+    if isinstance(exc, BackgroundCallbackError):
+        # "An error occurred inside a background callback: MSG\nTRACEBACK": the last
+        # traceback line names the exception class ("pkg.module.Name: MSG").
+        lines = [line for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else ""
+        name = last.split(":", 1)[0].rsplit(".", 1)[-1].strip()
+        text = last.split(":", 1)[1].strip() if ":" in last else ""
+    if name in EXPLAINED:
+        return text
+    if name in UNREACHABLE:
+        return ("the job queue (Redis) cannot be reached right now; cached results still "
+                "show; try again shortly")
+    return f"could not update the view: {name}"
+
+
+# Status lines of the background jobs. Dash drops set_props from an error handler when
+# a background job cannot even start (no slot, no Redis), so the handler returns the
+# message as the value of these outputs as well.
+STATUS_OUTPUTS = {("summary", "children"), ("hierarchy-status", "children")}
+
+
+def on_callback_error(exc):
+    """Dash ``on_error``: a callback that fails answers with a message, not a 500."""
+    from dash import ctx, no_update, set_props
+
+    log.warning("callback failed: %s: %s", type(exc).__name__, str(exc)[:500])
+    text = describe_error(exc)
+    set_props("message", {"children": text})
+    outputs = ctx.outputs_list
+    flat = outputs if isinstance(outputs, list) else [outputs]
+    values = [text if isinstance(o, dict) and (o.get("id"), o.get("property")) in STATUS_OUTPUTS
+              else no_update for o in flat]
+    if all(v is no_update for v in values):
+        return None
+    return values if isinstance(outputs, list) else values[0]

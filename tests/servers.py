@@ -1,0 +1,112 @@
+"""Real servers for the tests: gunicorn (with gunicorn.conf.py), redis-server, Celery
+workers. Each start waits until the server answers and fails the test with its log if
+it does not."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fail(proc, what, log=None):
+    proc.kill()
+    text = Path(log).read_text()[-3000:] if log else ""
+    pytest.fail(f"{what} did not start: {text}")
+
+
+def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
+    """The app as the Dockerfile runs it (``gunicorn --config gunicorn.conf.py``);
+    extra environment in ``env`` (REDIS_URL is dropped unless given)."""
+    port = free_port()
+    environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(cache_dir),
+                       LANDSCAPE_BIND=f"127.0.0.1:{port}", LANDSCAPE_WEB_WORKERS=str(workers),
+                       LANDSCAPE_WEB_THREADS=str(threads), LANDSCAPE_WEB_TIMEOUT=str(timeout))
+    environment.pop("REDIS_URL", None)
+    environment.update(env)
+    log = Path(cache_dir) / f"gunicorn-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:server"],
+        cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    prefix = env.get("LANDSCAPE_URL_PREFIX", "/")
+    for _ in range(150):
+        if proc.poll() is not None:
+            break
+        try:
+            if urllib.request.urlopen(url + "/health", timeout=1).status == 200:
+                proc.url, proc.log = url + prefix.rstrip("/"), log
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    _fail(proc, "gunicorn", log)
+
+
+def start_redis(workdir, port=None):
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed (bash .ci/run installs it)"
+    port = port or free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    proc.url, proc.port = f"redis://127.0.0.1:{port}/0", port
+                    return proc
+        except OSError:
+            time.sleep(0.1)
+    _fail(proc, "redis-server")
+
+
+def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
+    """Celery workers on Redis ``url``, one per name; returns once all answer a ping."""
+    from celery import Celery
+
+    environment = dict(os.environ, REDIS_URL=url, LANDSCAPE_CACHE_DIR=str(workdir), **env)
+    procs = []
+    for name in names:
+        log = Path(workdir) / f"worker-{name}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "--app", "landscape.worker", "worker",
+             "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
+             "-n", f"{name}@%h"],
+            cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        proc.log, proc.name = log, name
+        procs.append(proc)
+    probe = Celery(broker=url, backend=url)
+    for _ in range(150):
+        if len(probe.control.ping(timeout=0.5) or []) == len(names):
+            return procs
+        time.sleep(0.2)
+    for proc in procs:
+        proc.kill()
+    pytest.fail("celery workers did not come up: "
+                + " | ".join(p.log.read_text()[-1500:] for p in procs))
+
+
+def stop(*procs, sig=signal.SIGTERM):
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,198 @@
+"""The app under gunicorn as deployed: malformed-request storm, access control, a URL
+prefix, the cap on concurrent jobs and the time budget of one job (no Redis here;
+see test_scaleout for the Redis + Celery path)."""
+import base64
+import json
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from servers import start_gunicorn, stop
+
+
+def wait_for(driver, condition, timeout=60):
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+
+
+def text_of(driver, element_id):
+    found = driver.find_elements(By.ID, element_id)
+    return found[0].text if found else ""
+
+
+def request(url, data=None, headers=None, method=None):
+    """(status, headers, body) without raising on 4xx/5xx."""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    proc = start_gunicorn(tmp_path_factory.mktemp("plain"), workers=2)
+    yield proc
+    stop(proc)
+
+
+def storm_requests(base):
+    """Bad requests of every kind a visitor or a scanner sends."""
+    cb = base + "/_dash-update-component"
+    json_type = {"Content-Type": "application/json"}
+    valid_inputs = [{"id": "url", "property": "search", "value": "?students=3"}]
+    bodies = ["", "not json", "{", "[]", "null", "1e999", '"x"' * 1000, "{\"output\": []}",
+              json.dumps({"output": "..config.data...message.children..", "inputs": 7}),
+              json.dumps({"output": "..config.data...message.children..",
+                          "inputs": [{"id": {"$ne": 1}, "property": 3}]}),
+              json.dumps({"output": "..config.data...message.children..",
+                          "outputs": [{"id": "config", "property": "data"},
+                                      {"id": "message", "property": "children"}],
+                          "inputs": valid_inputs, "changedPropIds": ["url.search"],
+                          "state": "nope"}),
+              json.dumps({"output": "nope.children", "inputs": valid_inputs}),
+              json.dumps({"output": "..config.data...message.children..",
+                          "outputs": {"id": "config"}, "inputs": valid_inputs,
+                          "changedPropIds": ["url.search"]}),
+              json.dumps({"output": "..config.data...message.children..",
+                          "outputs": [{"id": "config", "property": "data"},
+                                      {"id": "message", "property": "children"}],
+                          "inputs": [{"id": "url", "property": "search",
+                                      "value": {"nested": ["?students=" + "9" * 300]}}],
+                          "changedPropIds": ["url.search"]})]
+    out = [(cb, b.encode(), json_type, "POST") for b in bodies]
+    out += [(cb, b"x" * (2 << 20), json_type, "POST"),                  # 2 MiB
+            (cb, b"\xff\xfe\x00garbage", json_type, "POST"),
+            (cb, b"a=1&b=2", {"Content-Type": "application/x-www-form-urlencoded"}, "POST"),
+            (cb, None, {}, "GET"), (cb, b"{}", json_type, "PUT"),
+            (base + "/_dash-layout", b"{}", json_type, "POST"),
+            (base + "/_dash-dependencies", None, {}, "DELETE"),
+            (base + "/../../etc/passwd", None, {}, "GET"),
+            (base + "/_dash-component-suites/dash/nope.js", None, {}, "GET"),
+            (base + "/assets/../app.py", None, {}, "GET"),
+            (base + "/?students=%00%ff&dim=" + "9" * 3000, None, {}, "GET"),
+            (base + "/health", b"x", {"Content-Length": "999999999"}, "POST")]
+    return out
+
+
+def test_a_storm_of_malformed_requests_gets_no_5xx(plain):
+    cases = storm_requests(plain.url)
+    statuses, failures = [], []
+    lock = threading.Lock()
+
+    def hammer(seed):
+        rng = random.Random(seed)
+        for _ in range(25):
+            url, data, headers, method = rng.choice(cases)
+            try:
+                status = request(url, data, headers, method)[0]
+            except OSError as exc:       # a reset connection counts as a failure too
+                status = f"{type(exc).__name__}"
+            with lock:
+                statuses.append(status)
+                if not isinstance(status, int) or status >= 500:
+                    failures.append((method, url[:80], status))
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(statuses) == 400
+    assert failures == []
+    assert any(400 <= s < 500 for s in statuses)
+    # and the server keeps serving real requests
+    assert request(plain.url + "/health")[0] == 200
+    assert b"_dash-config" in request(plain.url + "/")[2]
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    proc = start_gunicorn(tmp_path_factory.mktemp("auth"), LANDSCAPE_BASIC_AUTH="lab:s3cret pw",
+                          LANDSCAPE_TOKEN="t0ken-for-the-lecture-hall")
+    yield proc
+    stop(proc)
+
+
+def test_without_auth_the_app_is_open(plain):
+    assert request(plain.url + "/")[0] == 200
+    assert request(plain.url + "/_dash-layout")[0] == 200
+
+
+def test_basic_auth(guarded):
+    assert request(guarded.url + "/health")[0] == 200          # for the HEALTHCHECK
+    status, headers, _ = request(guarded.url + "/")
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
+    assert request(guarded.url + "/_dash-layout")[0] == 401
+
+    def basic(user, password):
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode())
+                .decode()}
+
+    assert request(guarded.url + "/", headers=basic("lab", "wrong"))[0] == 401
+    assert request(guarded.url + "/", headers=basic("other", "s3cret pw"))[0] == 401
+    assert request(guarded.url + "/", headers=basic("lab", "s3cret pw"))[0] == 200
+    assert request(guarded.url + "/_dash-layout", headers=basic("lab", "s3cret pw"))[0] == 200
+
+
+def test_token_as_bearer_header(guarded):
+    bearer = {"Authorization": "Bearer t0ken-for-the-lecture-hall"}
+    assert request(guarded.url + "/_dash-layout", headers=bearer)[0] == 200
+    assert request(guarded.url + "/_dash-layout",
+                   headers={"Authorization": "Bearer t0ken-for-the-lecture-hallX"})[0] == 401
+
+
+def test_token_link_opens_the_dashboard_in_a_browser(guarded, browser):
+    browser.get(guarded.url + "/?students=3&teachers=3&starts=20&token=t0ken-for-the-lecture-hall")
+    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+    assert "token" not in browser.current_url         # not kept in links people share
+    assert "students=3" in browser.current_url
+    cookie = browser.get_cookie("landscape_token")
+    assert cookie["httpOnly"] and cookie["value"] != "t0ken-for-the-lecture-hall"
+    # a wrong cookie is not enough
+    browser.delete_all_cookies()
+    browser.add_cookie({"name": "landscape_token", "value": "0" * 64})
+    browser.get(guarded.url + "/?students=3&teachers=3")
+    time.sleep(1)
+    assert browser.find_elements(By.ID, "summary") == []     # refused: no dashboard
+
+
+def test_url_prefix_behind_a_reverse_proxy(tmp_path, browser):
+    proc = start_gunicorn(tmp_path, LANDSCAPE_URL_PREFIX="/landscape/")
+    try:
+        assert proc.url.endswith("/landscape")
+        assert request(proc.url + "/health")[0] == 200
+        browser.get(proc.url + "/?students=3&teachers=3&starts=20")
+        wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+        assert "/landscape/?" in browser.current_url
+    finally:
+        stop(proc)
+
+
+def test_job_cap_and_time_budget(tmp_path, browser):
+    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="5")
+    try:
+        long_job = "/?students=14&teachers=14&dim=inf&starts=2000&seed="
+        browser.get(proc.url + long_job + "1")
+        wait_for(browser, lambda d: "active" in d.find_element(By.ID, "progress")
+                 .get_attribute("class"))
+        first = browser.current_window_handle
+        browser.switch_to.new_window("tab")
+        browser.get(proc.url + long_job + "2")
+        # the only slot is taken: refused at once, with a message, not queued
+        wait_for(browser, lambda d: "busy" in text_of(d, "summary"), timeout=30)
+        browser.switch_to.window(first)
+        # the running job stops at its time budget and says so
+        wait_for(browser, lambda d: "time budget of 5 s" in text_of(d, "summary"), timeout=60)
+        # the slot is free again: a small job runs
+        browser.get(proc.url + "/?students=3&teachers=3&starts=20")
+        wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+        assert request(proc.url + "/health")[0] == 200
+    finally:
+        stop(proc)
