@@ -12,7 +12,10 @@ COPY app.py gunicorn.conf.py ./
 COPY landscape ./landscape
 COPY assets ./assets
 
-RUN useradd --create-home --uid 1000 landscape
+# Results, job state and the generated secret key: a volume, writable by the app user.
+RUN useradd --create-home --uid 1000 landscape && mkdir /data && chown landscape /data
+ENV LANDSCAPE_CACHE_DIR=/data
+VOLUME /data
 USER landscape
 
 EXPOSE 8050

@@ -142,10 +142,8 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
         if progress:
             progress(f"catalog at width {K}")
         level_config = dataclasses.replace(config, students=K)
-        starts_done = None
-        if progress:
-            def starts_done(done, total, K=K):
-                progress(f"catalog at width {K}: {done}/{total} starts")
+        starts_done = (lambda done, total, K=K: progress(
+            f"catalog at width {K}: {done}/{total} starts")) if progress else None
         levels.append(Level(find_fixed_points(level_config, options=options,
                                               progress=starts_done)))
     for lower, upper in zip(levels, levels[1:]):

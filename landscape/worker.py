@@ -15,6 +15,7 @@ worker machine is lost).
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 
@@ -94,9 +95,7 @@ def _worker_init(**_):
     # A search inside a task runs in that process (LANDSCAPE_EXECUTOR=local): sending its
     # chunks back to the queue and waiting could deadlock a busy worker pool.
     os.environ["LANDSCAPE_EXECUTOR"] = "local"
-    try:
-        import dash  # noqa: F401  (a compute-only worker may not have it)
-    except ImportError:
+    if importlib.util.find_spec("dash") is None:      # a compute-only worker
         log.info("dash is not installed: this worker runs search chunks only")
         return
     from .settings import from_env

@@ -37,6 +37,7 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
                        LANDSCAPE_WEB_THREADS=str(threads), LANDSCAPE_WEB_TIMEOUT=str(timeout))
     environment.pop("REDIS_URL", None)
     environment.update(env)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
     log = Path(cache_dir) / f"gunicorn-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:server"],

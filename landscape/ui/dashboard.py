@@ -55,10 +55,11 @@ def create_app(settings=None, serving=True):
 
     @server.after_request
     def cache_header(response):
-        # Whether the results of this request came from the cache (a debugging aid
-        # for lab admins, like a CDN's X-Cache).
+        # Whether the results of this request came from the cache, and which worker
+        # process answered (debugging aids for lab admins, like a CDN's X-Cache).
         if "landscape_cache" in g:
             response.headers["X-Landscape-Cache"] = g.landscape_cache
+            response.headers["X-Landscape-Worker"] = str(os.getpid())
         return response
 
     if serving:

@@ -1,0 +1,194 @@
+"""The lab-server path for real: redis-server, two Celery workers (prefork, one pool
+process each) and the app under gunicorn with two workers and REDIS_URL.
+
+Checks that a search split over both workers equals the local one, that REDIS_URL
+alone sends the command line's search to the workers, that the dashboard's background
+job runs on a Celery worker, that the result cache is shared by the gunicorn workers,
+and the faults: a pool process killed mid-task, Redis going away and coming back.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import psutil
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from landscape import executors
+from landscape.catalog import chunks, find_fixed_points
+from landscape.config import make_catalog_config
+from landscape.descent import DescentOptions
+from servers import ROOT, start_gunicorn, start_redis, start_workers, stop
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("stack")
+    redis = start_redis(workdir)
+    workers = start_workers(redis.url, ["w1", "w2"], workdir, pool="prefork")
+    web = start_gunicorn(workdir / "web", workers=2, REDIS_URL=redis.url)
+    os.environ["REDIS_URL"] = redis.url
+    yield {"redis": redis, "workers": workers, "web": web, "workdir": workdir}
+    os.environ.pop("REDIS_URL", None)
+    stop(web, *workers)
+    stop(redis)
+
+
+def wait_for(driver, condition, timeout=60):
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+
+
+def text_of(driver, element_id):
+    found = driver.find_elements(By.ID, element_id)
+    return found[0].text if found else ""
+
+
+def worker_log(stack):
+    return "".join(w.log.read_text() for w in stack["workers"])
+
+
+def catalog_key(result):
+    return [(p.hits, p.kind, round(p.loss, 10)) for p in result.fixed_points]
+
+
+def test_search_split_over_two_workers_equals_the_local_result(stack):
+    config = make_catalog_config(6, 6, dim=6, starts=400, seed=2)
+    seen = set()
+    remote = find_fixed_points(config, executor=executors.celery(timeout=300, seen_workers=seen))
+    local = find_fixed_points(config, executor=executors.serial)
+    assert len(seen) == 2, seen
+    assert catalog_key(remote) == catalog_key(local)
+    assert remote.unconverged == local.unconverged
+
+
+def run_cli(*args, **env):
+    return subprocess.run([sys.executable, "-m", "landscape", *args], cwd=ROOT,
+                          env=dict(os.environ, **env), capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_redis_url_alone_sends_the_cli_search_to_the_workers(stack):
+    args = ["fixed-points", "--students", "4", "--teachers", "3", "--starts", "120", "--seed",
+            "5", "--format", "json"]
+    before = worker_log(stack).count("landscape.run_chunk")
+    remote = run_cli(*args, REDIS_URL=stack["redis"].url)
+    assert remote.returncode == 0, remote.stderr
+    time.sleep(0.5)
+    assert worker_log(stack).count("landscape.run_chunk") > before     # the workers ran it
+    local = run_cli(*args, "--executor", "local", REDIS_URL=stack["redis"].url)
+    a, b = json.loads(remote.stdout), json.loads(local.stdout)
+    assert [(p["hits"], p["kind"]) for p in a["fixed_points"]] == \
+        [(p["hits"], p["kind"]) for p in b["fixed_points"]]
+
+
+def test_no_worker_is_a_clear_error_not_a_hang(stack):
+    # database 7 of the same Redis: reachable, but no worker listens there
+    empty = stack["redis"].url.rsplit("/", 1)[0] + "/7"
+    started = time.monotonic()
+    out = run_cli("fixed-points", "--students", "3", "--teachers", "3", "--starts", "10",
+                  "--executor", "celery", REDIS_URL=empty)
+    assert out.returncode == 3
+    assert "no Celery worker answers" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert time.monotonic() - started < 30
+
+
+def test_the_dashboard_job_runs_on_a_celery_worker(stack, browser):
+    web = stack["web"]
+    browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=60&seed=21")
+    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=120)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#catalog-table tbody tr"))
+    log = worker_log(stack)
+    assert "background_callback_" in log and "succeeded" in log
+    # and the result landed in the Redis cache the web workers read
+    import redis
+    keys = redis.Redis.from_url(stack["redis"].url).keys("flask_cache_landscape:*:catalog:*")
+    assert keys
+
+
+def post_callback(url, body):
+    req = urllib.request.Request(url + "/_dash-update-component", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json", "Connection": "close"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.headers, json.loads(r.read())
+
+
+def families_request(url, search):
+    _, validated = post_callback(url, {
+        "output": "..config.data...message.children..",
+        "outputs": [{"id": "config", "property": "data"},
+                    {"id": "message", "property": "children"}],
+        "inputs": [{"id": "url", "property": "search", "value": search}],
+        "changedPropIds": ["url.search"], "state": []})
+    raw = validated["response"]["config"]["data"]
+    return {"output": "..families-graph.figure...families-table.children..",
+            "outputs": [{"id": "families-graph", "property": "figure"},
+                        {"id": "families-table", "property": "children"}],
+            "inputs": [{"id": "config", "property": "data", "value": raw},
+                       {"id": "tab", "property": "value", "value": "families"}],
+            "changedPropIds": ["tab.value"], "state": []}
+
+
+def test_the_result_cache_is_shared_by_the_gunicorn_workers(stack):
+    url = stack["web"].url
+    body = families_request(url, "?students=5&teachers=5&dim=5&seed=99")
+    seen = []
+    for _ in range(200):
+        headers, _ = post_callback(url, body)
+        seen.append((headers["X-Landscape-Worker"], headers["X-Landscape-Cache"]))
+        if len({worker for worker, _ in seen}) == 2 and len(seen) > 4:
+            break
+    first_worker, first_state = seen[0]
+    assert first_state == "miss"
+    others = [state for worker, state in seen if worker != first_worker]
+    assert others, f"every request reached one worker: {seen}"
+    # the other worker never computed it: it read what the first one stored
+    assert set(others) == {"hit"}
+    assert {state for _, state in seen[1:]} == {"hit"}
+
+
+def pool_processes(stack):
+    return [child for w in stack["workers"] for child in psutil.Process(w.pid).children()]
+
+
+def test_a_pool_process_killed_mid_task_is_redelivered(stack):
+    config = make_catalog_config(8, 8, dim=8, starts=400, seed=4)
+    search = executors.celery(timeout=300)(config, chunks(config.starts), DescentOptions())
+    first = next(search)           # chunks are running on both workers now
+    victims = pool_processes(stack)
+    assert len(victims) == 2
+    for proc in victims:
+        proc.send_signal(signal.SIGKILL)
+    rest = list(search)            # redelivered to the restarted pool processes
+    got = sorted(int(i) for r in [first, *rest] for i in r.indices)
+    assert got == list(range(config.starts))
+    assert "WorkerLostError" in worker_log(stack) or "exited with" in worker_log(stack)
+
+
+def test_redis_going_away_and_coming_back(stack, browser):
+    web, redis = stack["web"], stack["redis"]
+    stop(redis)
+    try:
+        health = json.loads(urllib.request.urlopen(web.url + "/health", timeout=10).read())
+        assert health["redis"] == "unreachable"
+        # views computed in the web process still answer (the cache is skipped) ...
+        started = time.monotonic()
+        headers, data = post_callback(web.url, families_request(
+            web.url, "?students=4&teachers=4&dim=4&seed=123"))
+        assert "families-graph" in data["response"]
+        assert time.monotonic() - started < 30
+        # ... and a background job says clearly that it cannot start, without hanging
+        browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=31")
+        wait_for(browser, lambda d: "Redis" in text_of(d, "summary"), timeout=60)
+    finally:
+        stack["redis"] = start_redis(stack["workdir"], port=redis.port)
+    # Redis is back (empty): the web app and the workers reconnect by themselves
+    wait_for(None, lambda _: json.loads(urllib.request.urlopen(
+        web.url + "/health", timeout=10).read())["redis"] == "ok", timeout=30)
+    browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=32")
+    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=120)
