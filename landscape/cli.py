@@ -15,6 +15,7 @@ import numpy as np
 from .config import ConfigError, inf_or_int, make_catalog_config
 from .dynamics import ComputationLimit
 from .executors import ExecutorUnavailable
+from .settings import SettingsError
 
 
 class UsageError(Exception):
@@ -89,6 +90,22 @@ def build_parser():
     hi.add_argument("--init-dim", default="1000", metavar="N")
     hi.add_argument("--format", default="table", choices=("table", "json"))
     hi.add_argument("--output", metavar="FILE")
+    pc = commands.add_parser(
+        "precompute", help="fill the dashboard's cache for lecture presets or given views",
+        description="Compute what the dashboard shows (catalog, flows, families, hierarchy) "
+                    "for each preset, or for each --view (a dashboard URL query such as "
+                    "'?students=8&teachers=8&dim=inf'), into the cache the dashboard uses "
+                    "(LANDSCAPE_CACHE_DIR, or Redis when REDIS_URL is set).")
+    pc.add_argument("--preset", action="append", default=[], metavar="NAME",
+                    help="a preset by name (repeatable); default: all presets")
+    pc.add_argument("--view", action="append", default=[], metavar="QUERY",
+                    help="a dashboard URL query (repeatable)")
+    pc.add_argument("--no-hierarchy", action="store_true",
+                    help="skip the hierarchy (several catalogs per view)")
+    pc.add_argument("--list", action="store_true", help="list the presets and exit")
+    pc.add_argument("--executor", choices=("local", "celery"),
+                    help="where catalog chunks run (default: celery when REDIS_URL is set)")
+    pc.add_argument("--format", default="table", choices=("table", "json"))
     fa = commands.add_parser(
         "families", help="families of critical points for any width (block-symmetric ansatz)",
         description="Solve the reduced fixed-point equations of each k1 family (k1 students "
@@ -274,8 +291,31 @@ def run_hierarchy(args):
     return "\n".join(lines) + "\n"
 
 
+def run_precompute(args):
+    from .ui import precompute, state
+
+    if args.list:
+        return "".join(f"{name}\n" for name in state.PRESETS)
+    from . import executors
+
+    executor = {"celery": executors.celery, "local": executors.processes}.get(
+        args.executor, executors.default_executor)()
+    report = (lambda text: print(text, file=sys.stderr, flush=True))
+    result = precompute.run(args.preset, args.view, executor=executor,
+                            hierarchy=not args.no_hierarchy, report=report)
+    if args.format == "json":
+        return json.dumps(result, indent=1) + "\n"
+    lines = [f"cache: {result['cache']}"]
+    for view in result["views"]:
+        total = sum(view["seconds"].values())
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in view["seconds"].items())
+        lines.append(f"{view['view']}: {total:.1f} s ({parts})")
+    return "\n".join(lines) + "\n"
+
+
 COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
-            "hierarchy": run_hierarchy, "families": run_families}
+            "hierarchy": run_hierarchy, "families": run_families,
+            "precompute": run_precompute}
 
 
 def main(argv=None):
@@ -295,7 +335,7 @@ def main(argv=None):
         else:
             sys.stdout.write(text)
         return 0
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, SettingsError) as exc:
         print(f"landscape: error: {exc}", file=sys.stderr)
         return 2
     except (ComputationLimit, ExecutorUnavailable) as exc:

@@ -65,12 +65,12 @@ def _cached(cache, kind, payload, compute):
     return value
 
 
-def catalog_result(config, cache=None, progress=None):
+def catalog_result(config, cache=None, progress=None, executor=None):
     """The catalog as JSON, with each entry's representative students (reduced coords)."""
     from .catalog import find_fixed_points
 
     def compute():
-        catalog = find_fixed_points(config, progress=progress)
+        catalog = find_fixed_points(config, progress=progress, executor=executor)
         out = catalog.to_json()
         for entry, point in zip(out["fixed_points"], catalog.fixed_points):
             entry["students"] = point.students.tolist()

@@ -142,3 +142,15 @@ def test_flow_families_and_hierarchy_figures():
     hierarchy = build_hierarchy(make_catalog_config(2, 2, starts=6), [2, 3]).to_json()
     fig = figures.hierarchy_figure(json.loads(json.dumps(hierarchy)))
     assert fig.layout.barmode == "stack"
+
+
+def test_hierarchy_widths_from_the_text_box():
+    from landscape.config import ConfigError
+    from landscape.ui import state
+
+    config = state.catalog_config(state.DEFAULTS | {"teachers": "5"})
+    assert state.hierarchy_widths("", config) == [5, 6, 7]
+    assert state.hierarchy_widths("7, 5 6 6", config) == [5, 6, 7]
+    for bad in ("5 x", "0 1", "19 20 21", "1 2 3 4 5 6"):
+        with pytest.raises(ConfigError):
+            state.hierarchy_widths(bad, config)

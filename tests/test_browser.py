@@ -65,11 +65,13 @@ def test_changing_K_updates_the_plots_and_the_url(server, browser):
 
 
 def test_url_restores_the_view(server, browser):
-    browser.get(server + "/?students=5&teachers=4&dim=inf&starts=30&seed=3&tab=families&lecture=1")
+    browser.get(server + "/?students=5&teachers=4&dim=inf&starts=30&seed=3&tab=families&lecture=1"
+                "&widths=4+6")
     wait_for(browser, lambda d: d.find_element(By.ID, "view-families").is_displayed())
     values = {cid: browser.find_element(By.ID, cid).get_attribute("value")
               for cid in ("students", "teachers", "dim", "starts", "seed")}
     assert values == {"students": "5", "teachers": "4", "dim": "inf", "starts": "30", "seed": "3"}
+    assert browser.find_element(By.ID, "hierarchy-widths").get_attribute("value") == "4 6"
     assert not browser.find_element(By.ID, "view-fixed-points").is_displayed()
     # lecture mode hides the controls
     assert "lecture" in browser.find_element(By.ID, "page").get_attribute("class")

@@ -160,3 +160,13 @@ def test_flow_start_index_selects_the_catalog_start():
     np.testing.assert_allclose(data["Q"][0], W @ W.T, atol=1e-12)
     np.testing.assert_allclose(data["M"][0], W @ V.T, atol=1e-12)
     assert data["config"]["start"] == 7
+
+
+@pytest.mark.parametrize("args, words", [
+    (["precompute", "--preset", "no such preset"], "unknown preset"),
+    (["precompute", "--view", "?students=0"], "students"),
+    (["precompute", "--view", "?students=50&teachers=3"], "between 1 and 20"),
+])
+def test_precompute_refuses_bad_views_in_one_line(args, words):
+    out = run(*args)
+    assert out.returncode == 2 and words in out.stderr and len(out.stderr.splitlines()) == 1

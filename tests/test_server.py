@@ -196,3 +196,65 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         assert request(proc.url + "/health")[0] == 200
     finally:
         stop(proc)
+
+
+def post_callback(url, body):
+    req = urllib.request.Request(url + "/_dash-update-component", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json", "Connection": "close"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.headers, json.loads(r.read())
+
+
+def view_requests(url, search):
+    """Callback bodies of the Families and Flows 2D views for a URL query."""
+    _, validated = post_callback(url, {
+        "output": "..config.data...message.children..",
+        "outputs": [{"id": "config", "property": "data"},
+                    {"id": "message", "property": "children"}],
+        "inputs": [{"id": "url", "property": "search", "value": search}],
+        "changedPropIds": ["url.search"], "state": []})
+    raw = validated["response"]["config"]["data"]
+    config = {"id": "config", "property": "data", "value": raw}
+    families = {"output": "..families-graph.figure...families-table.children..",
+                "outputs": [{"id": "families-graph", "property": "figure"},
+                            {"id": "families-table", "property": "children"}],
+                "inputs": [config, {"id": "tab", "property": "value", "value": "families"}],
+                "changedPropIds": ["tab.value"], "state": []}
+    flow = {"output": "..flow-graph.figure...flow-slider.max...flow-slider.marks..",
+            "outputs": [{"id": "flow-graph", "property": "figure"},
+                        {"id": "flow-slider", "property": "max"},
+                        {"id": "flow-slider", "property": "marks"}],
+            "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
+                       {"id": "flow-simulate", "property": "value", "value": "500"},
+                       {"id": "flow-start", "property": "value", "value": "0"},
+                       {"id": "tab", "property": "value", "value": "flows-2d"}],
+            "changedPropIds": ["tab.value"], "state": []}
+    return families, flow
+
+
+def test_precompute_fills_the_cache_the_dashboard_reads(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from servers import ROOT
+    search = "?students=4&teachers=4&dim=inf&lr=0.3&starts=40&seed=8"
+    env = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path))
+    env.pop("REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-m", "landscape", "precompute", "--view", search,
+                          "--no-hierarchy", "--format", "json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert set(json.loads(out.stdout)["views"][0]["seconds"]) == {
+        "catalog", "trajectories", "flow", "families"}
+    proc = start_gunicorn(tmp_path)
+    try:
+        for body in view_requests(proc.url, search):
+            headers, data = post_callback(proc.url, body)
+            assert headers["X-Landscape-Cache"] == "hit"          # nothing computed
+        # a view that was not precomputed is a miss (the header can say so)
+        families, _ = view_requests(proc.url, search.replace("seed=8", "seed=9")
+                                    .replace("dim=inf", "dim=5"))
+        assert post_callback(proc.url, families)[0]["X-Landscape-Cache"] == "miss"
+    finally:
+        stop(proc)

@@ -24,7 +24,6 @@ def catalog_rows(catalog):
 
 
 DEFAULT_AXES = ("mean diag Q", "max M", "loss")
-FAMILY_WIDTHS = 25
 CATALOG_HEAD = ["#", "loss", "kind", "index", "flat", "hits %", "min eigenvalue", "visits"]
 
 
@@ -71,11 +70,13 @@ def register(app, cache, manager, job_seconds=300.0):
     # URL <-> controls, tab, selected point (one callback: the circle is allowed here).
     @app.callback(
         [Output(cid, "value") for cid in state.CONTROL_IDS]
-        + [Output("tab", "value"), Output("url", "search"), Output("page", "className")],
+        + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
+           Output("page", "className")],
         [Input("url", "search")] + control_inputs
-        + [Input("tab", "value"), Input("point", "value"), Input("preset", "value")])
+        + [Input("tab", "value"), Input("point", "value"), Input("preset", "value"),
+           Input("hierarchy-widths", "value")])
     def sync_url(search, *values):
-        *controls, tab, point, preset = values
+        *controls, tab, point, preset, widths = values
         if ctx.triggered_id in (None, "url"):
             current = state.from_query(search)
         else:
@@ -84,6 +85,7 @@ def register(app, cache, manager, job_seconds=300.0):
             current["tab"] = tab or "fixed-points"
             if point is not None:
                 current["point"] = str(point)
+            current["widths"] = (widths or "").strip()
             if ctx.triggered_id == "preset" and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = "0"
@@ -96,7 +98,8 @@ def register(app, cache, manager, job_seconds=300.0):
         controls_out = ([current[cid] for cid in state.CONTROL_IDS] if writes_controls
                         else [no_update] * len(state.CONTROL_IDS))
         tab_out = current["tab"] if writes_controls else no_update
-        return controls_out + [tab_out, state.to_query(current), page]
+        widths_out = current["widths"] if writes_controls else no_update
+        return controls_out + [tab_out, widths_out, state.to_query(current), page]
 
     @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
                   State("url", "href"), prevent_initial_call=True)
@@ -279,8 +282,8 @@ def register(app, cache, manager, job_seconds=300.0):
             teacher_pattern(config.teacher.P)
         except FamilyError as exc:
             return figures.empty_figure(str(exc)), None
-        widths = list(range(2, int(min(FAMILY_WIDTHS, config.dim)) + 1))
-        result = service.families_result(config.teacher, config.dim, widths, range(0, 5), cache)
+        result = service.families_result(config.teacher, config.dim,
+                                         state.family_widths(config), state.FAMILY_K1, cache)
         here = [r for r in result["rows"] if r["students"] == config.teachers]
         rows = [[r["k1"], f"{r['loss']:.6g}", r["kind"].replace("_", " "),
                  f"{r['min_eigenvalue']:.4g}" if r["min_eigenvalue"] is not None else "-"]
@@ -293,18 +296,19 @@ def register(app, cache, manager, job_seconds=300.0):
     @app.callback(
         Output("hierarchy-graph", "figure"), Output("hierarchy-status", "children"),
         Input("hierarchy-button", "n_clicks"), State("config", "data"),
+        State("hierarchy-widths", "value"),
         background=True, manager=manager,
         progress=[Output("hierarchy-status", "children")],
         running=[(Output("hierarchy-button", "disabled"), True, False)],
         prevent_initial_call=True)
-    def compute_hierarchy(set_progress, _, raw):
+    def compute_hierarchy(set_progress, _, raw, text):
         if not raw:
             return figures.empty_figure("fix the controls first"), ""
         config = state.catalog_config(raw)
-        M = config.teachers
-        widths = [M, M + 1, M + 2]
-        if max(widths) > state.UI_MAX_STUDENTS:
-            return figures.empty_figure(f"widths up to {state.UI_MAX_STUDENTS} here"), ""
+        try:
+            widths = state.hierarchy_widths(text, config)
+        except ConfigError as exc:
+            return figures.empty_figure(str(exc)), str(exc)
         result = service.hierarchy_result(config, widths, cache, progress=service.time_budget(
             job_seconds, lambda text: set_progress((text,))))
         return figures.hierarchy_figure(result), f"widths {widths}"

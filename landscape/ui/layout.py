@@ -111,13 +111,13 @@ def layout():
             html.Div(id="view-flows-2d", className="view", children=[
                 html.Div(className="row", children=[
                     html.Label("start", htmlFor="flow-start"),
-                    dcc.Input(id="flow-start", value="0", type="text", debounce=True,
+                    dcc.Input(id="flow-start", value=state.FLOW_VIEW["start"], type="text", debounce=True,
                               style={"width": "4rem"}),
                     html.Label("final time T", htmlFor="flow-time"),
-                    dcc.Input(id="flow-time", value="50", type="text", debounce=True,
+                    dcc.Input(id="flow-time", value=state.FLOW_VIEW["time"], type="text", debounce=True,
                               style={"width": "6rem"}),
                     html.Label("simulate in dimension (lr > 0)", htmlFor="flow-simulate"),
-                    dcc.Input(id="flow-simulate", value="500", type="text", debounce=True,
+                    dcc.Input(id="flow-simulate", value=state.FLOW_VIEW["simulate"], type="text", debounce=True,
                               style={"width": "6rem"}),
                 ]),
                 dcc.Loading(dcc.Graph(id="flow-graph")),
@@ -146,8 +146,10 @@ def layout():
             ]),
             html.Div(id="view-hierarchy", className="view", children=[
                 html.Div(className="row", children=[
-                    html.Button("compute the hierarchy (widths M, M+1, M+2)",
-                                id="hierarchy-button", n_clicks=0),
+                    html.Label("widths", htmlFor="hierarchy-widths"),
+                    dcc.Input(id="hierarchy-widths", value="", type="text", debounce=True,
+                              placeholder="M M+1 M+2", style={"width": "9rem"}),
+                    html.Button("compute the hierarchy", id="hierarchy-button", n_clicks=0),
                     html.Span(id="hierarchy-status"),
                 ]),
                 dcc.Graph(id="hierarchy-graph"),

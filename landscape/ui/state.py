@@ -28,7 +28,12 @@ CONTROLS = [  # (id = URL parameter = CLI option, label, default)
 CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
 DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
-VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0"}
+VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "widths": ""}
+# What the views compute besides the catalog (precompute fills the same results).
+FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+FAMILY_MAX_WIDTH = 25
+FAMILY_K1 = range(0, 5)
+MAX_HIERARCHY_WIDTHS = 5
 TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d", "Flows 3D"),
         ("families", "Families"), ("hierarchy", "Hierarchy"), ("theory", "Theory")]
 
@@ -58,7 +63,8 @@ def from_query(search):
 
 def to_query(values):
     return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
-                            if k in values and values[k] is not None})
+                            if k in values and values[k] is not None
+                            and not (k == "widths" and not values[k])})
 
 
 def catalog_config(values):
@@ -84,3 +90,26 @@ def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
         dim=values["dim"], lr=values["lr"], time=time, points=min(points, UI_MAX_POINTS),
         seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
         start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
+
+
+def family_widths(config):
+    """Widths K = M of the Families view: 2 up to 25 (and at most d)."""
+    return list(range(2, int(min(FAMILY_MAX_WIDTH, config.dim)) + 1))
+
+
+def hierarchy_widths(text, config):
+    """Widths of the Hierarchy view from its text box ("" means M, M+1, M+2)."""
+    M = config.teachers
+    text = (text or "").replace(",", " ").strip()
+    if not text:
+        widths = [M, M + 1, M + 2]
+    else:
+        try:
+            widths = sorted({int(word) for word in text.split()})
+        except ValueError:
+            raise ConfigError("widths must be whole numbers, e.g. 6 7 8") from None
+        if len(widths) > MAX_HIERARCHY_WIDTHS:
+            raise ConfigError(f"at most {MAX_HIERARCHY_WIDTHS} widths here")
+    if widths[0] < 1 or widths[-1] > UI_MAX_STUDENTS:
+        raise ConfigError(f"widths must be between 1 and {UI_MAX_STUDENTS} here")
+    return widths

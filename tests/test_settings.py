@@ -1,0 +1,71 @@
+"""Deployment settings: parsed once, bad values refused with one line."""
+import multiprocessing
+import subprocess
+import sys
+
+import pytest
+
+from landscape.settings import Settings, SettingsError, from_env, secret_key
+from servers import ROOT
+
+
+def test_defaults():
+    s = from_env({})
+    assert s.redis_url is None and s.url_prefix == "/" and not s.auth_enabled
+    assert s.max_jobs == 4 and s.job_seconds == 300
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"LANDSCAPE_URL_PREFIX": "landscape"}, "LANDSCAPE_URL_PREFIX"),
+    ({"LANDSCAPE_URL_PREFIX": "/a b/"}, "LANDSCAPE_URL_PREFIX"),
+    ({"LANDSCAPE_BASIC_AUTH": "nopassword"}, "user:password"),
+    ({"LANDSCAPE_BASIC_AUTH": ":pw"}, "user:password"),
+    ({"LANDSCAPE_TOKEN": "short"}, "16 characters"),
+    ({"REDIS_URL": "localhost:6379"}, "redis://"),
+    ({"LANDSCAPE_MAX_JOBS": "0"}, "between"),
+    ({"LANDSCAPE_MAX_JOBS": "many"}, "number"),
+    ({"LANDSCAPE_JOB_SECONDS": "nan"}, "between"),
+])
+def test_bad_values_are_refused(env, words):
+    with pytest.raises(SettingsError, match=words):
+        from_env(env)
+
+
+def test_values_are_read():
+    s = from_env({"REDIS_URL": "redis://r:6379/1", "LANDSCAPE_URL_PREFIX": "/lab/landscape/",
+                  "LANDSCAPE_BASIC_AUTH": "lab:pa:ss", "LANDSCAPE_TOKEN": "x" * 20,
+                  "LANDSCAPE_MAX_JOBS": "2", "LANDSCAPE_JOB_SECONDS": "30"})
+    assert s.basic_auth == ("lab", "pa:ss") and s.url_prefix == "/lab/landscape/"
+    assert (s.max_jobs, s.job_seconds, s.redis_url) == (2, 30.0, "redis://r:6379/1")
+
+
+def _key(directory, queue):
+    queue.put(secret_key(Settings(cache_dir=directory)))
+
+
+def test_generated_secret_key_is_one_per_cache_dir(tmp_path):
+    # processes racing at start-up (gunicorn workers) all get the same key
+    queue = multiprocessing.get_context("fork").Queue()
+    procs = [multiprocessing.get_context("fork").Process(target=_key, args=(str(tmp_path), queue))
+             for _ in range(6)]
+    for p in procs:
+        p.start()
+    keys = {queue.get(timeout=30) for _ in procs}
+    for p in procs:
+        p.join()
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+    assert secret_key(Settings(cache_dir=str(tmp_path / "other"))) != secret_key(
+        Settings(cache_dir=str(tmp_path)))
+    assert secret_key(Settings(cache_dir=str(tmp_path), secret_key="from-env")) == "from-env"
+
+
+def test_the_app_refuses_a_bad_configuration_in_one_line():
+    out = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin", "LANDSCAPE_MAX_JOBS": "-1",
+                              "HOME": "/tmp", **{k: v for k, v in __import__("os").environ.items()
+                                                 if k.startswith(("PYTHON", "PYENV"))}})
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines() == [
+        "landscape: configuration error: LANDSCAPE_MAX_JOBS must be between 1 and 1000, got '-1'"]
