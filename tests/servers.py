@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The container's command (Dockerfile CMD) and the compose file's worker command.
+GUNICORN_COMMAND = ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]
+WORKER_COMMAND = ["celery", "--app", "landscape.worker", "worker", "--loglevel", "INFO"]
 
 
 def free_port():
@@ -40,7 +43,7 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     log = Path(cache_dir) / f"gunicorn-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "app:server"],
+        [sys.executable, "-m", *GUNICORN_COMMAND],
         cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     prefix = env.get("LANDSCAPE_URL_PREFIX", "/")
@@ -84,9 +87,8 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
     for name in names:
         log = Path(workdir) / f"worker-{name}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "--app", "landscape.worker", "worker",
-             "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
-             "-n", f"{name}@%h"],
+            [sys.executable, "-m", *WORKER_COMMAND, "--pool", pool,
+             "--concurrency", str(concurrency), "-n", f"{name}@%h"],
             cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
         proc.log, proc.name = log, name
         procs.append(proc)

@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -106,6 +107,34 @@ def test_downloads_are_valid_files(server, browser):
     path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("*.csv")), None))
     lines = Path(path).read_text().splitlines()
     assert lines[0].startswith("index,loss,kind") and len(lines) == len(data["fixed_points"]) + 1
+
+
+def test_figures_export_svg_and_png_from_the_modebar(server, browser):
+    browser.get(server + "/?students=3&teachers=3&starts=20")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#shares .main-svg"))
+
+    def save_image():
+        graph = browser.find_element(By.ID, "shares")
+        webdriver.ActionChains(browser).move_to_element(graph).perform()
+        button = wait_for(browser, lambda d: d.find_element(
+            By.CSS_SELECTOR, "#shares .modebar-btn[data-title^='Download plot']"))
+        button.click()
+
+    browser.find_element(By.CSS_SELECTOR, "#image-format input[value='svg']").click()
+    wait_for(browser, lambda d: d.execute_script(
+        "return document.querySelector('#shares .js-plotly-plot')._context"
+        ".toImageButtonOptions.format") == "svg")
+    save_image()
+    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("shares*.svg")), None))
+    assert Path(path).read_text().lstrip().startswith("<svg")
+    browser.find_element(By.CSS_SELECTOR, "#image-format input[value='png']").click()
+    wait_for(browser, lambda d: d.execute_script(
+        "return document.querySelector('#shares .js-plotly-plot')._context"
+        ".toImageButtonOptions.format") == "png")
+    save_image()
+    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("shares*.png")), None))
+    assert Path(path).read_bytes().startswith(b"\x89PNG")
+    assert errors(browser) == []
 
 
 def test_every_worker_can_serve_the_bundles_right_after_start():

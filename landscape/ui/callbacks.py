@@ -9,7 +9,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from .. import figures, service
 from ..config import ConfigError
-from . import state
+from . import layout, state
 
 
 def _table(head, rows):
@@ -100,6 +100,14 @@ def register(app, cache, manager, job_seconds=300.0):
         tab_out = current["tab"] if writes_controls else no_update
         widths_out = current["widths"] if writes_controls else no_update
         return controls_out + [tab_out, widths_out, state.to_query(current), page]
+
+    graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
+
+    @app.callback([Output(g, "config") for g in graph_ids], Input("image-format", "value"),
+                  prevent_initial_call=True)
+    def image_format(fmt):
+        fmt = fmt if fmt in ("png", "svg") else "png"
+        return [layout.graph_config(g, fmt) for g in graph_ids]
 
     @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
                   State("url", "href"), prevent_initial_call=True)

@@ -41,6 +41,17 @@ exactly in $\min(d, K+M)$ dimensions, for any input dimension $d$, including $d\
 """
 
 
+def graph_config(graph_id, image_format="png"):
+    """The modebar's camera button saves the figure in ``image_format`` (png or svg)."""
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": image_format, "filename": graph_id,
+                                     "scale": 2 if image_format == "png" else 1}}
+
+
+def graph(graph_id, **kwargs):
+    return dcc.Graph(id=graph_id, config=graph_config(graph_id), **kwargs)
+
+
 def control(cid, label, default):
     return html.Div([html.Label(label, htmlFor=cid),
                      dcc.Input(id=cid, value=default, type="text", debounce=True,
@@ -62,6 +73,12 @@ def layout():
                 html.Span([dcc.Clipboard(id="copy-link", title="copy a link to this view",
                                          className="clipboard"), " copy link"],
                           className="copy"),
+                html.Span(["figures save as ",
+                           dcc.RadioItems(id="image-format", value="png", inline=True,
+                                          options=[{"label": " PNG ", "value": "png"},
+                                                   {"label": " SVG", "value": "svg"}])],
+                          className="image-format",
+                          title="format of the modebar's camera button"),
             ]),
         ]),
         html.Div(id="controls", className="controls", children=controls),
@@ -76,7 +93,7 @@ def layout():
         html.Div(id="views", children=[
             html.Div(id="view-fixed-points", className="view", children=[
                 html.Div(className="row", children=[
-                    dcc.Graph(id="shares", className="half"),
+                    graph("shares", className="half"),
                     html.Div(className="half", children=[
                         html.Div(id="catalog-table"),
                         html.Div(className="downloads", children=[
@@ -99,13 +116,13 @@ def layout():
                                  style={"width": "10rem"}),
                 ]),
                 html.Div(className="row", children=[
-                    dcc.Graph(id="heatmap-q", className="third"),
-                    dcc.Graph(id="heatmap-m", className="third"),
-                    dcc.Graph(id="spectrum", className="third"),
+                    graph("heatmap-q", className="third"),
+                    graph("heatmap-m", className="third"),
+                    graph("spectrum", className="third"),
                 ]),
                 html.Div(className="row", children=[
-                    dcc.Graph(id="surface", className="half"),
-                    dcc.Graph(id="contour", className="half"),
+                    graph("surface", className="half"),
+                    graph("contour", className="half"),
                 ]),
             ]),
             html.Div(id="view-flows-2d", className="view", children=[
@@ -120,7 +137,7 @@ def layout():
                     dcc.Input(id="flow-simulate", value=state.FLOW_VIEW["simulate"], type="text", debounce=True,
                               style={"width": "6rem"}),
                 ]),
-                dcc.Loading(dcc.Graph(id="flow-graph")),
+                dcc.Loading(graph("flow-graph")),
                 html.Div(className="row", children=[
                     html.Label("time for the heatmaps", htmlFor="flow-slider"),
                     html.Div(dcc.Slider(id="flow-slider", min=0, max=100, step=1, value=100,
@@ -128,8 +145,8 @@ def layout():
                              style={"width": "30rem"}),
                 ]),
                 html.Div(className="row", children=[
-                    dcc.Graph(id="flow-heatmap-q", className="half"),
-                    dcc.Graph(id="flow-heatmap-m", className="half"),
+                    graph("flow-heatmap-q", className="half"),
+                    graph("flow-heatmap-m", className="half"),
                 ]),
             ]),
             html.Div(id="view-flows-3d", className="view", children=[
@@ -138,10 +155,10 @@ def layout():
                     for item in (html.Label(f"{a} axis", htmlFor=f"axis-{a}"),
                                  dcc.Dropdown(id=f"axis-{a}", clearable=False, value=v,
                                               style={"width": "14rem"}))]),
-                dcc.Loading(dcc.Graph(id="flows-3d-graph")),
+                dcc.Loading(graph("flows-3d-graph")),
             ]),
             html.Div(id="view-families", className="view", children=[
-                dcc.Loading(dcc.Graph(id="families-graph")),
+                dcc.Loading(graph("families-graph")),
                 html.Div(id="families-table"),
             ]),
             html.Div(id="view-hierarchy", className="view", children=[
@@ -152,7 +169,7 @@ def layout():
                     html.Button("compute the hierarchy", id="hierarchy-button", n_clicks=0),
                     html.Span(id="hierarchy-status"),
                 ]),
-                dcc.Graph(id="hierarchy-graph"),
+                graph("hierarchy-graph"),
             ]),
             html.Div(id="view-theory", className="view theory", children=[
                 dcc.Markdown(THEORY, mathjax=True)]),
