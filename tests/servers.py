@@ -1,6 +1,7 @@
 """Real servers for the tests: gunicorn (with gunicorn.conf.py), redis-server, Celery
 workers. Each start waits until the server answers and fails the test with its log if
 it does not."""
+import json
 import os
 import shutil
 import signal
@@ -113,3 +114,43 @@ def stop(*procs, sig=signal.SIGTERM):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def post_callback(url, body, timeout=120):
+    """POST a Dash callback request on a fresh connection; (headers, JSON body or None)."""
+    req = urllib.request.Request(url + "/_dash-update-component", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json", "Connection": "close"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        data = r.read()
+        return r.headers, json.loads(data) if data else None
+
+
+def validate_request(search):
+    return {"output": "..config.data...message.children..",
+            "outputs": [{"id": "config", "property": "data"},
+                        {"id": "message", "property": "children"}],
+            "inputs": [{"id": "url", "property": "search", "value": search}],
+            "changedPropIds": ["url.search"], "state": []}
+
+
+def view_requests(url, search):
+    """Callback bodies of the Families and Flows 2D views for a dashboard URL query, as
+    the browser sends them (the config comes from the app's own validation)."""
+    _, validated = post_callback(url, validate_request(search))
+    raw = validated["response"]["config"]["data"]
+    config = {"id": "config", "property": "data", "value": raw}
+    families = {"output": "..families-graph.figure...families-table.children..",
+                "outputs": [{"id": "families-graph", "property": "figure"},
+                            {"id": "families-table", "property": "children"}],
+                "inputs": [config, {"id": "tab", "property": "value", "value": "families"}],
+                "changedPropIds": ["tab.value"], "state": []}
+    flow = {"output": "..flow-graph.figure...flow-slider.max...flow-slider.marks..",
+            "outputs": [{"id": "flow-graph", "property": "figure"},
+                        {"id": "flow-slider", "property": "max"},
+                        {"id": "flow-slider", "property": "marks"}],
+            "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
+                       {"id": "flow-simulate", "property": "value", "value": "500"},
+                       {"id": "flow-start", "property": "value", "value": "0"},
+                       {"id": "tab", "property": "value", "value": "flows-2d"}],
+            "changedPropIds": ["tab.value"], "state": []}
+    return families, flow

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import psutil
@@ -24,7 +23,8 @@ from landscape import executors
 from landscape.catalog import chunks, find_fixed_points
 from landscape.config import make_catalog_config
 from landscape.descent import DescentOptions
-from servers import ROOT, start_gunicorn, start_redis, start_workers, stop
+from servers import (ROOT, post_callback, start_gunicorn, start_redis, start_workers, stop,
+                     view_requests)
 
 
 @pytest.fixture(scope="module")
@@ -111,32 +111,9 @@ def test_the_dashboard_job_runs_on_a_celery_worker(stack, browser):
     assert keys
 
 
-def post_callback(url, body):
-    req = urllib.request.Request(url + "/_dash-update-component", json.dumps(body).encode(),
-                                 {"Content-Type": "application/json", "Connection": "close"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.headers, json.loads(r.read())
-
-
-def families_request(url, search):
-    _, validated = post_callback(url, {
-        "output": "..config.data...message.children..",
-        "outputs": [{"id": "config", "property": "data"},
-                    {"id": "message", "property": "children"}],
-        "inputs": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.search"], "state": []})
-    raw = validated["response"]["config"]["data"]
-    return {"output": "..families-graph.figure...families-table.children..",
-            "outputs": [{"id": "families-graph", "property": "figure"},
-                        {"id": "families-table", "property": "children"}],
-            "inputs": [{"id": "config", "property": "data", "value": raw},
-                       {"id": "tab", "property": "value", "value": "families"}],
-            "changedPropIds": ["tab.value"], "state": []}
-
-
 def test_the_result_cache_is_shared_by_the_gunicorn_workers(stack):
     url = stack["web"].url
-    body = families_request(url, "?students=5&teachers=5&dim=5&seed=99")
+    body, _ = view_requests(url, "?students=5&teachers=5&dim=5&seed=99")
     seen = []
     for _ in range(200):
         headers, _ = post_callback(url, body)
@@ -178,8 +155,8 @@ def test_redis_going_away_and_coming_back(stack, browser):
         assert health["redis"] == "unreachable"
         # views computed in the web process still answer (the cache is skipped) ...
         started = time.monotonic()
-        headers, data = post_callback(web.url, families_request(
-            web.url, "?students=4&teachers=4&dim=4&seed=123"))
+        families, _ = view_requests(web.url, "?students=4&teachers=4&dim=4&seed=123")
+        headers, data = post_callback(web.url, families)
         assert "families-graph" in data["response"]
         assert time.monotonic() - started < 30
         # ... and a background job says clearly that it cannot start, without hanging

@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from servers import start_gunicorn, stop
+from servers import post_callback, start_gunicorn, stop, view_requests
 
 
 def wait_for(driver, condition, timeout=60):
@@ -196,40 +196,6 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         assert request(proc.url + "/health")[0] == 200
     finally:
         stop(proc)
-
-
-def post_callback(url, body):
-    req = urllib.request.Request(url + "/_dash-update-component", json.dumps(body).encode(),
-                                 {"Content-Type": "application/json", "Connection": "close"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.headers, json.loads(r.read())
-
-
-def view_requests(url, search):
-    """Callback bodies of the Families and Flows 2D views for a URL query."""
-    _, validated = post_callback(url, {
-        "output": "..config.data...message.children..",
-        "outputs": [{"id": "config", "property": "data"},
-                    {"id": "message", "property": "children"}],
-        "inputs": [{"id": "url", "property": "search", "value": search}],
-        "changedPropIds": ["url.search"], "state": []})
-    raw = validated["response"]["config"]["data"]
-    config = {"id": "config", "property": "data", "value": raw}
-    families = {"output": "..families-graph.figure...families-table.children..",
-                "outputs": [{"id": "families-graph", "property": "figure"},
-                            {"id": "families-table", "property": "children"}],
-                "inputs": [config, {"id": "tab", "property": "value", "value": "families"}],
-                "changedPropIds": ["tab.value"], "state": []}
-    flow = {"output": "..flow-graph.figure...flow-slider.max...flow-slider.marks..",
-            "outputs": [{"id": "flow-graph", "property": "figure"},
-                        {"id": "flow-slider", "property": "max"},
-                        {"id": "flow-slider", "property": "marks"}],
-            "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
-                       {"id": "flow-simulate", "property": "value", "value": "500"},
-                       {"id": "flow-start", "property": "value", "value": "0"},
-                       {"id": "tab", "property": "value", "value": "flows-2d"}],
-            "changedPropIds": ["tab.value"], "state": []}
-    return families, flow
 
 
 def test_precompute_fills_the_cache_the_dashboard_reads(tmp_path):
