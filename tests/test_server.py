@@ -176,7 +176,7 @@ def test_url_prefix_behind_a_reverse_proxy(tmp_path, browser):
 
 
 def test_job_cap_and_time_budget(tmp_path, browser):
-    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="5")
+    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="20")
     try:
         long_job = "/?students=14&teachers=14&dim=inf&starts=2000&seed="
         browser.get(proc.url + long_job + "1")
@@ -189,7 +189,7 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         wait_for(browser, lambda d: "busy" in text_of(d, "summary"), timeout=30)
         browser.switch_to.window(first)
         # the running job stops at its time budget and says so
-        wait_for(browser, lambda d: "time budget of 5 s" in text_of(d, "summary"), timeout=60)
+        wait_for(browser, lambda d: "time budget of 20 s" in text_of(d, "summary"), timeout=120)
         # the slot is free again: a small job runs
         browser.get(proc.url + "/?students=3&teachers=3&starts=20")
         wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
