@@ -147,6 +147,34 @@ def test_a_pool_process_killed_mid_task_is_redelivered(stack):
     assert "WorkerLostError" in worker_log(stack) or "exited with" in worker_log(stack)
 
 
+def test_a_dashboard_job_survives_its_pool_process_being_killed(stack, browser):
+    web = stack["web"]
+    browser.get(web.url + "/?students=10&teachers=10&dim=inf&starts=400&seed=41")
+    progress = lambda d: float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
+    wait_for(browser, lambda d: progress(d) > 0, timeout=120)        # running on a worker
+    assert "fixed points" not in text_of(browser, "summary")
+    for proc in pool_processes(stack):
+        proc.send_signal(signal.SIGKILL)
+    # the job goes back to the queue, runs again, and the page gets its result
+    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=300)
+    assert "fixed points" in text_of(browser, "summary")
+
+
+def test_a_corrupt_redis_entry_is_recomputed(stack):
+    import redis
+    url = stack["web"].url
+    body, _ = view_requests(url, "?students=4&teachers=4&dim=4&seed=77")
+    post_callback(url, body)
+    client = redis.Redis.from_url(stack["redis"].url)
+    keys = client.keys("flask_cache_landscape:*:families:*")
+    assert keys
+    for key in keys:
+        client.set(key, b"!\x80garbage")                  # not a pickle
+    headers, data = post_callback(url, body)
+    assert headers["X-Landscape-Cache"] == "miss" and "families-graph" in data["response"]
+    assert post_callback(url, body)[0]["X-Landscape-Cache"] == "hit"
+
+
 def test_redis_going_away_and_coming_back(stack, browser):
     web, redis = stack["web"], stack["redis"]
     stop(redis)
@@ -169,3 +197,24 @@ def test_redis_going_away_and_coming_back(stack, browser):
         web.url + "/health", timeout=10).read())["redis"] == "ok", timeout=30)
     browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=32")
     wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=120)
+
+
+def test_the_app_starts_without_redis_and_recovers_when_it_comes(tmp_path):
+    from servers import free_port
+    port = free_port()
+    web = start_gunicorn(tmp_path / "web", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    redis = None
+    try:
+        health = json.loads(urllib.request.urlopen(web.url + "/health", timeout=10).read())
+        assert health["redis"] == "unreachable"
+        assert urllib.request.urlopen(web.url + "/", timeout=10).status == 200
+        families, _ = view_requests(web.url, "?students=3&teachers=3&dim=3")
+        assert "families-graph" in post_callback(web.url, families)[1]["response"]
+        redis = start_redis(tmp_path, port=port)
+        health = json.loads(urllib.request.urlopen(web.url + "/health", timeout=10).read())
+        assert health["redis"] == "ok"
+        assert post_callback(web.url, families)[0]["X-Landscape-Cache"] in ("hit", "miss")
+    finally:
+        stop(web)
+        if redis is not None:
+            stop(redis)

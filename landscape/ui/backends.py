@@ -40,11 +40,14 @@ class RecordingCache:
         self.cache = cache
 
     def get(self, key):
-        value = self.cache.get(key)
-        if has_request_context():
-            g.landscape_cache = "miss" if value is None or getattr(g, "landscape_cache",
-                                                                    "hit") == "miss" else "hit"
-        return value
+        value = None
+        try:
+            value = self.cache.get(key)
+            return value
+        finally:        # an unreadable entry (it raised) is a miss too
+            if has_request_context():
+                hit = value is not None and getattr(g, "landscape_cache", "hit") == "hit"
+                g.landscape_cache = "hit" if hit else "miss"
 
     def set(self, key, value):
         return self.cache.set(key, value)
