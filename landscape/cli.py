@@ -212,6 +212,7 @@ def run_flow_command(args):
 
 MAX_WIDTHS = 8
 MAX_FAMILY_WIDTH = 100000
+MAX_WRITTEN_TEACHERS = 2000
 DEFAULT_FAMILIES = 8
 
 
@@ -225,15 +226,24 @@ def run_families(args):
     M = parse_int("teachers", args.teachers, 1, MAX_FAMILY_WIDTH)
     if K != M:
         raise ConfigError(f"families need K = M, got students {K} and teachers {M}")
-    setup = parse_teacher(args.teacher, M, error=ConfigError)
+    # The families need only the teachers' pattern (p, p'): very wide teachers are
+    # read at a small width instead of being written out (M x M floats).
+    if M <= MAX_WRITTEN_TEACHERS:
+        setup = parse_teacher(args.teacher, M, error=ConfigError)
+    elif args.teacher.strip().lower().startswith("norms:"):
+        raise ConfigError(f"norms:... lists one norm per teacher; for more than "
+                          f"{MAX_WRITTEN_TEACHERS} teachers use orthonormal or correlated:RHO")
+    else:
+        setup = parse_teacher(args.teacher, 3, error=ConfigError)
     dim = parse_dim(args.dim, 1)
     if dim < K:
         raise ConfigError(f"dim must be at least K = {K} for families, got {dim}")
     k1s = ([parse_int("k1", k, 0, K) for k in args.k1] if args.k1
            else list(range(0, min(K, DEFAULT_FAMILIES) + 1)))
     try:
-        members = families(K, setup.P, dim, k1s)
-        onsets = {m.k1: onset(m.k1, teacher_pattern(setup.P), dim) for m in members} \
+        pattern = teacher_pattern(setup.P)
+        members = families(K, setup.P if M <= MAX_WRITTEN_TEACHERS else pattern, dim, k1s)
+        onsets = {m.k1: onset(m.k1, pattern, dim) for m in members} \
             if args.onset else {}
     except FamilyError as exc:
         raise ConfigError(str(exc)) from None

@@ -37,7 +37,10 @@ class FamilyError(ValueError):
 
 
 def teacher_pattern(P):
-    """(p, p') with P = p I + p' (J - I), or raise FamilyError."""
+    """(p, p') with P = p I + p' (J - I), or raise FamilyError. ``P`` is the M x M
+    matrix, or already the pair (p, p'): wide teachers need not be written out."""
+    if isinstance(P, tuple) and len(P) == 2:
+        return float(P[0]), float(P[1])
     P = np.asarray(P, dtype=float)
     M = P.shape[0]
     p = P[0, 0]
@@ -293,21 +296,31 @@ def solve(K, k1, P_pattern, guess):
 
 
 # --------------------------------------------------------------------------- members
-# Stability is computed from the full Hessian of the expanded point: dense up to
-# DENSE_MAX students, Lanczos on the matrix-free Hessian up to LANCZOS_MAX.
+# Stability comes from the full Hessian of the expanded point: dense up to DENSE_MAX
+# students, from the symmetry of permuting pairs beyond (``structured_spectrum``,
+# cross-checked in the tests against dense Hessians and against Lanczos on the
+# matrix-free Hessian, ``smallest_eigenvalues``). The engine's own gradient of the
+# expanded point is checked up to ENGINE_CHECK_MAX students.
 DENSE_MAX = 40
-LANCZOS_MAX = 200
+ENGINE_CHECK_MAX = 400
 # Guess from which each family is found at the seed width (what the catalog shows
 # at K = 8: good students near their teachers, bad ones anti-aligned).
 GUESS = dict(m_gd=1.0, m_go=-0.03, m_gs=0.2, m_bg=0.15, m_bd=-0.65, m_bo=0.2)
 SEED_WIDTH = 20
 
 
+def pattern_matrix(pattern, K):
+    """P = p I + p' (J - I) at width K."""
+    p, q = pattern
+    return (p - q) * np.eye(K) + q * np.ones((K, K))
+
+
 def realise_member(values, K, k1, P):
     """Students W, shape (K, K), and teachers V, shape (K, K), in reduced coordinates
     (students inside the teacher span: W V^T = M and W W^T = Q)."""
-    Q, M = expand(values, K, k1, teacher_pattern(P))
-    L = np.linalg.cholesky(P)
+    pattern = teacher_pattern(P)
+    Q, M = expand(values, K, k1, pattern)
+    L = np.linalg.cholesky(pattern_matrix(pattern, K))
     W = np.linalg.solve(L, M.T).T          # W L^T = M
     return W, L
 
@@ -323,12 +336,15 @@ class FamilyMember:
     parameters : dict
     loss : float
     kind : str
-        ``global_minimum``, ``local_minimum``, ``saddle``, or ``unclassified`` beyond
-        ``LANCZOS_MAX`` students.
-    min_eigenvalue : float or None
+        ``global_minimum``, ``local_minimum`` or ``saddle``.
+    min_eigenvalue : float
     index : int, float or None
-    grad_norm : float or None
-        |grad L| of the expanded point in the full engine (None beyond LANCZOS_MAX).
+        Negative Hessian eigenvalues with multiplicity (inf: along infinitely many
+        orthogonal directions); None for a saddle beyond DENSE_MAX students, where
+        the multiplicities are not computed.
+    grad_norm : float
+        |grad L| of the expanded point: the engine's up to ENGINE_CHECK_MAX students,
+        the same closed form summed over the symmetry beyond.
     drift_norm : float
         Largest drift of the reduced equations.
     """
@@ -381,20 +397,180 @@ def smallest_eigenvalues(W, V, dim, count=4):
     return values, float(smallest), negative, "lanczos"
 
 
+class _Structure:
+    """A family member's vectors in a frame that commutes with permuting pairs.
+
+    Classes 0 (good: students G, teachers G') and 1 (bad: students B, teachers S);
+    an index is (class, slot). Coordinates are those of V = P^(1/2) (symmetric, so
+    permuting pairs permutes coordinates too) and W = M P^(-1/2), which puts the
+    students inside the teachers' span with W W^T = Q and W V^T = M.
+    """
+
+    def __init__(self, values, K, k1, P_pattern):
+        v = {name: 0.0 for name in PARAMETERS} | values
+        self.v, self.sizes = v, (K - k1, k1)
+        g = K - k1
+        p, pq = P_pattern
+        self.p, self.pq = p, pq
+        low, top = p - pq, p - pq + K * pq          # eigenvalues of P
+        self.root = (np.sqrt(low), (np.sqrt(top) - np.sqrt(low)) / K)       # P^(1/2)
+        self.inverse_root = (1 / np.sqrt(low), (1 / np.sqrt(top) - 1 / np.sqrt(low)) / K)
+        self.row_sums = (v["m_gd"] + (g - 1) * v["m_go"] + k1 * v["m_gs"],
+                         g * v["m_bg"] + v["m_bd"] + (k1 - 1) * v["m_bo"])
+
+    def M(self, student, teacher):
+        (cs, ss), (ct, st) = student, teacher
+        v, same = self.v, student == teacher
+        return {(0, 0): v["m_gd"] if same else v["m_go"], (0, 1): v["m_gs"],
+                (1, 0): v["m_bg"], (1, 1): v["m_bd"] if same else v["m_bo"]}[cs, ct]
+
+    def Q(self, a, b):
+        v, same = self.v, a == b
+        return {(0, 0): v["q_gd"] if same else v["q_go"], (0, 1): v["q_gb"],
+                (1, 0): v["q_gb"], (1, 1): v["q_bd"] if same else v["q_bo"]}[a[0], b[0]]
+
+    def inner(self, x, y):
+        """u_x . u_y for x, y = (kind, (class, slot)); kind 0 student, 1 teacher."""
+        (kx, ix), (ky, iy) = x, y
+        if kx == ky == 0:
+            return self.Q(ix, iy)
+        if kx == ky == 1:
+            return self.p if ix == iy else self.pq
+        return self.M(ix, iy) if kx == 0 else self.M(iy, ix)
+
+    def coordinate(self, x, a):
+        """Coordinate a = (class, slot) of u_x."""
+        kind, index = x
+        if kind == 1:
+            return self.root[0] * (index == a) + self.root[1]
+        return self.inverse_root[0] * self.M(index, a) + self.inverse_root[1] * \
+            self.row_sums[index[0]]
+
+    def partners(self, fixed):
+        """Every vector j, as (j, how many vectors are like it), given the indices
+        ``fixed``: vectors on a fixed index, and one standing for the rest."""
+        for kind in (0, 1):
+            for c, n in enumerate(self.sizes):
+                taken = sorted({s for k, s in fixed if k == c})
+                for s in taken:
+                    yield (kind, (c, s)), 1
+                if n > len(taken):
+                    yield (kind, (c, len(taken))), n - len(taken)
+
+    def geometry(self, x, y):
+        """|u_x|, |u_y|, cos, sin and angle between u_x and u_y."""
+        nx, ny = np.sqrt(self.inner(x, x)), np.sqrt(self.inner(y, y))
+        cos = float(np.clip(self.inner(x, y) / (nx * ny), -1.0, 1.0))
+        return nx, ny, cos, np.sqrt(max(1.0 - cos * cos, 0.0)), np.arccos(cos)
+
+    def unit(self, x, a):
+        return self.coordinate(x, a) / np.sqrt(self.inner(x, x))
+
+    def radial(self, k):
+        """sum_j s_j |u_j| sin t_kj for student k."""
+        total = 0.0
+        for j, count in self.partners([k[1]]):
+            if j != k:
+                _, nj, _, sin, _ = self.geometry(k, j)
+                total += count * (1 - 2 * j[0]) * nj * sin
+        return total
+
+    def gradient(self, k, a):
+        """dL/dW_ka: (radial_k u_k/|u_k| + sum_j s_j (pi - t_kj) u_j)_a / 2 pi."""
+        total = self.radial(k) * self.unit(k, a)
+        for j, count in self.partners([k[1], a]):
+            t = 0.0 if j == k else self.geometry(k, j)[4]
+            total += count * (1 - 2 * j[0]) * (np.pi - t) * self.coordinate(j, a)
+        return total / TWO_PI
+
+    def hessian(self, k, a, l, b):
+        """d^2 L / dW_ka dW_lb (the closed forms of ``kernels.evaluate``)."""
+        delta = float(a == b)
+        if k != l:
+            _, _, cos, sin, t = self.geometry(k, l)
+            uka, ukb, ula, ulb = (self.unit(k, a), self.unit(k, b), self.unit(l, a),
+                                  self.unit(l, b))
+            value = (np.pi - t) * delta + sin * uka * ulb
+            if sin > 1e-14:
+                value += (ula - cos * uka) * (ukb - cos * ulb) / sin
+            return value / TWO_PI
+        nk = np.sqrt(self.inner(k, k))
+        uka, ukb = self.unit(k, a), self.unit(k, b)
+        c_k = self.radial(k) / (TWO_PI * nk)
+        value = 0.5 * delta + c_k * (delta - uka * ukb)
+        for j, count in self.partners([k[1], a, b]):
+            if j == k:
+                continue
+            _, nj, cos, sin, _ = self.geometry(k, j)
+            if sin > 1e-14:
+                coef = (1 - 2 * j[0]) * nj / (TWO_PI * nk)
+                value += count * coef / sin * ((self.unit(j, a) - cos * uka)
+                                               * (self.unit(j, b) - cos * ukb))
+        return value
+
+    def orthogonal(self, k, l):
+        """The block A acting on perturbations outside the span."""
+        if k == l:
+            return 0.5 + self.radial(k) / (TWO_PI * np.sqrt(self.inner(k, k)))
+        return (np.pi - self.geometry(k, l)[4]) / TWO_PI
+
+
+def structured_spectrum(values, K, k1, P_pattern):
+    """Smallest eigenvalues of the span block and of the orthogonal block, and |grad L|,
+    of a family member at any width, from the symmetry of permuting pairs
+    (``symmetric``): the cost does not depend on K.
+
+    Returns
+    -------
+    (span_min, orthogonal_min, grad_norm) : floats
+    """
+    from .symmetric import invariant_eigenvalues, orbit_labels, representative
+
+    st = _Structure(values, K, k1, P_pattern)
+    span = invariant_eigenvalues(
+        lambda idx: st.hessian((0, idx[0]), idx[1], (0, idx[2]), idx[3]), 2, st.sizes)
+    orth = invariant_eigenvalues(
+        lambda idx: st.orthogonal((0, idx[0]), (0, idx[1])), 1, st.sizes)
+    squares = 0.0
+    for label in orbit_labels(2, st.sizes):       # the gradient is constant on orbits
+        (k, a) = representative(label)
+        members = 1
+        for c, n in enumerate(st.sizes):
+            distinct = len({q for cls, q in zip(*label) if cls == c})
+            for i in range(distinct):
+                members *= n - i
+        squares += members * st.gradient((0, k), a) ** 2
+    return float(span[0]), float(orth[0]), float(np.sqrt(squares))
+
+
 def member(values, K, k1, P, dim):
-    """Classify a solved family member with the full engine."""
+    """Classify a solved family member by its full Hessian: dense up to DENSE_MAX
+    students, through the symmetry of permuting pairs beyond (any K, same cost).
+    |grad L| comes from the engine itself up to ENGINE_CHECK_MAX students."""
     from .kernels import evaluate
-    from .spectrum import GLOBAL_LOSS
+    from .spectrum import GLOBAL_LOSS, ZERO_TOL
 
     pattern = teacher_pattern(P)
     loss = max(float(family_loss(values, K, k1, pattern)), 0.0)
     drift_norm = float(np.abs(residual(values, K, k1, pattern)).max())
-    if K > LANCZOS_MAX:
-        kind = "global_minimum" if loss < GLOBAL_LOSS else "unclassified"
-        return FamilyMember(k1, K, values, loss, kind, None, None, None, drift_norm)
-    W, V = realise_member(values, K, k1, P)
-    grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
-    _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
+    if K <= DENSE_MAX:
+        W, V = realise_member(values, K, k1, P)
+        grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
+        _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
+    else:
+        span_min, orth_min, grad_norm = structured_spectrum(values, K, k1, pattern)
+        smallest = span_min if dim <= K else min(span_min, orth_min)
+        # The structure gives every eigenvalue but not its multiplicity: the index is
+        # known when it is 0, or infinite (a negative orthogonal one for d = inf).
+        if smallest >= -ZERO_TOL:
+            index = 0
+        elif dim == np.inf and orth_min < -ZERO_TOL:
+            index = np.inf
+        else:
+            index = None
+        if K <= ENGINE_CHECK_MAX:
+            W, V = realise_member(values, K, k1, P)
+            grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
     if loss < GLOBAL_LOSS:
         kind = "global_minimum"
     else:
@@ -438,14 +614,22 @@ def family_at(K, k1, P):
 def families(K, P, dim, k1s=None):
     """The family members that exist as critical points at width K.
 
+    Parameters
+    ----------
+    P : ndarray, shape (K, K), or (p, p')
+        The teachers' overlaps, or their pattern (for widths too large to write out).
+
     Returns
     -------
     list of FamilyMember
     """
-    teacher_pattern(P)
-    if P.shape[0] != K:
+    p, q = teacher_pattern(P)
+    if not isinstance(P, tuple) and np.shape(P)[0] != K:
         raise FamilyError(f"families need as many students as teachers (K = M), "
-                          f"got K = {K}, M = {P.shape[0]}")
+                          f"got K = {K}, M = {np.shape(P)[0]}")
+    if not (p - q > 0 and p + (K - 1) * q > 0):
+        raise FamilyError(f"the teacher overlaps p = {p:g}, p' = {q:g} are not positive "
+                          f"definite at width {K}")
     if dim != np.inf and dim < K:
         raise FamilyError(f"dim must be at least K = {K}")
     out = []
@@ -465,7 +649,7 @@ def onset(k1, P_pattern, dim=np.inf):
     p, q = P_pattern
     first = None
     for K in range(_seed_width(k1), k1, -1):
-        P = (p - q) * np.eye(K) + q * np.ones((K, K))
+        P = pattern_matrix((p, q), K)
         values = family_at(K, k1, P)
         if values is None or member(values, K, k1, P, dim).kind not in (
                 "local_minimum", "global_minimum"):
