@@ -1,9 +1,8 @@
 import pytest
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Debian Chromium with its console log and downloads into tmp_path."""
+def make_browser(download_dir=None):
+    """Headless Debian Chromium with its console log (and downloads into download_dir)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -15,8 +14,15 @@ def browser(tmp_path):
     options.binary_location = "/usr/bin/chromium"
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                           {"behavior": "allow", "downloadPath": str(tmp_path)})
-    driver.download_dir = tmp_path
+    if download_dir is not None:
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                               {"behavior": "allow", "downloadPath": str(download_dir)})
+        driver.download_dir = download_dir
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = make_browser(tmp_path)
     yield driver
     driver.quit()

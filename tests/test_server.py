@@ -13,6 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import make_browser
 from servers import post_callback, start_gunicorn, stop, view_requests
 
 
@@ -176,25 +177,42 @@ def test_url_prefix_behind_a_reverse_proxy(tmp_path, browser):
 
 
 def test_job_cap_and_time_budget(tmp_path, browser):
-    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="20")
+    from landscape.ui import state
+    # One process per job (LANDSCAPE_WORKERS=1) leaves a core to the browser; a job of
+    # 40 chunks of about a second each outlasts its 20 s budget.
+    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="20",
+                          LANDSCAPE_WORKERS="1")
+
+    def long_job(seed):     # canonical URLs: the page does not rewrite them and re-run
+        return proc.url + "/" + state.to_query(state.from_query(
+            f"?students=10&teachers=10&dim=inf&starts=2000&seed={seed}"))
+
+    def progress(d):
+        return float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
+
+    other = make_browser()       # a second visitor
     try:
-        long_job = "/?students=14&teachers=14&dim=inf&starts=2000&seed="
-        browser.get(proc.url + long_job + "1")
-        wait_for(browser, lambda d: "active" in d.find_element(By.ID, "progress")
-                 .get_attribute("class"))
-        first = browser.current_window_handle
-        browser.switch_to.new_window("tab")
-        browser.get(proc.url + long_job + "2")
-        # the only slot is taken: refused at once, with a message, not queued
-        wait_for(browser, lambda d: "busy" in text_of(d, "summary"), timeout=30)
-        browser.switch_to.window(first)
-        # the running job stops at its time budget and says so
-        wait_for(browser, lambda d: "time budget of 20 s" in text_of(d, "summary"), timeout=120)
-        # the slot is free again: a small job runs
-        browser.get(proc.url + "/?students=3&teachers=3&starts=20")
-        wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+        browser.get(long_job(1))
+        wait_for(browser, lambda d: progress(d) > 0)       # the job holds the only slot
+        began = time.monotonic()
+        # the same visitor opens another view while the job runs: the page loads (a
+        # regression: the job process held the browser's connection, and the page hung
+        # until the job ended) and its job is refused at once, with a message
+        browser.get(long_job(2))
+        wait_for(browser, lambda d: "busy" in text_of(d, "summary"), timeout=15)
+        # and so is another visitor's
+        other.get(long_job(3))
+        wait_for(other, lambda d: "busy" in text_of(d, "summary"), timeout=15)
+        assert time.monotonic() - began < 20            # all while the first job runs
+        # once it has stopped at its budget, the slot is free: a job runs and stops at
+        # its own budget, saying so
+        time.sleep(max(0.0, 25 - (time.monotonic() - began)))
+        other.get(long_job(4))
+        wait_for(other, lambda d: progress(d) > 0, timeout=30)
+        wait_for(other, lambda d: "time budget of 20 s" in text_of(d, "summary"), timeout=120)
         assert request(proc.url + "/health")[0] == 200
     finally:
+        other.quit()
         stop(proc)
 
 

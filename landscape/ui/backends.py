@@ -81,10 +81,41 @@ class _Bounded:
         return job
 
 
+def close_inherited_sockets():
+    """Close every socket this process inherited from its parent.
+
+    A Diskcache job is a fork of the gunicorn worker, taken while it serves a request:
+    it inherits that browser connection. When the worker is done with the connection,
+    the job's copy still keeps it open, so the browser sends its next request on it
+    and waits for an answer until the job ends (seen as pages that hang while a job
+    runs). A job needs none of these sockets.
+    """
+    import stat
+
+    if not os.path.isdir("/proc/self/fd"):       # not Linux: nothing to do here
+        return
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fd = int(name)
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except (OSError, ValueError):
+            pass
+
+
 class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
     def __init__(self, cache, max_jobs, max_age):
         super().__init__(cache)
         self.max_jobs, self.max_age = max_jobs, max_age
+
+    def make_job_fn(self, fn, progress, key=None):
+        job = super().make_job_fn(fn, progress, key)
+
+        def detached_job(*args, **kwargs):     # runs in the forked job process
+            close_inherited_sockets()
+            return job(*args, **kwargs)
+
+        return detached_job
 
     def _jobs_lock(self):
         import diskcache
