@@ -419,7 +419,7 @@ class _Structure:
                          g * v["m_bg"] + v["m_bd"] + (k1 - 1) * v["m_bo"])
 
     def M(self, student, teacher):
-        (cs, ss), (ct, st) = student, teacher
+        cs, ct = student[0], teacher[0]
         v, same = self.v, student == teacher
         return {(0, 0): v["m_gd"] if same else v["m_go"], (0, 1): v["m_gs"],
                 (1, 0): v["m_bg"], (1, 1): v["m_bd"] if same else v["m_bo"]}[cs, ct]
