@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -37,6 +36,19 @@ def summary(driver):
 def errors(driver):
     return [e["message"] for e in driver.get_log("browser")
             if e["level"] == "SEVERE" and not any(n in e["message"] for n in NOISE)]
+
+
+def downloaded(driver, pattern, complete, timeout=60):
+    """The bytes of the downloaded file matching ``pattern`` once ``complete(bytes)``
+    holds (the browser creates the file before it has written it)."""
+    def ready(d):
+        for path in d.download_dir.glob(pattern):
+            data = path.read_bytes()
+            if data and complete(data):
+                return data
+        return None
+
+    return wait_for(driver, ready, timeout)
 
 
 def test_page_loads_without_console_errors(server, browser):
@@ -100,12 +112,12 @@ def test_downloads_are_valid_files(server, browser):
     browser.get(server + "/?students=3&teachers=3&starts=20")
     wait_for(browser, lambda d: "fixed points" in summary(d))
     browser.find_element(By.ID, "download-json-button").click()
-    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("*.json")), None))
-    data = json.loads(Path(path).read_text())
+    data = json.loads(downloaded(browser, "*.json", lambda data: data.rstrip().endswith(b"}")))
     assert data["fixed_points"][0]["kind"] == "global_minimum"
     browser.find_element(By.ID, "download-csv-button").click()
-    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("*.csv")), None))
-    lines = Path(path).read_text().splitlines()
+    rows = len(data["fixed_points"]) + 1             # a header and one row per point
+    lines = downloaded(browser, "*.csv",
+                       lambda text: text.count(b"\n") >= rows).decode().splitlines()
     assert lines[0].startswith("index,loss,kind") and len(lines) == len(data["fixed_points"]) + 1
 
 
@@ -125,15 +137,13 @@ def test_figures_export_svg_and_png_from_the_modebar(server, browser):
         "return document.querySelector('#shares .js-plotly-plot')._context"
         ".toImageButtonOptions.format") == "svg")
     save_image()
-    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("shares*.svg")), None))
-    assert Path(path).read_text().lstrip().startswith("<svg")
+    downloaded(browser, "shares*.svg", lambda data: data.lstrip().startswith(b"<svg"))
     browser.find_element(By.CSS_SELECTOR, "#image-format input[value='png']").click()
     wait_for(browser, lambda d: d.execute_script(
         "return document.querySelector('#shares .js-plotly-plot')._context"
         ".toImageButtonOptions.format") == "png")
     save_image()
-    path = wait_for(browser, lambda d: next(iter(d.download_dir.glob("shares*.png")), None))
-    assert Path(path).read_bytes().startswith(b"\x89PNG")
+    downloaded(browser, "shares*.png", lambda data: data.startswith(b"\x89PNG"))
     assert errors(browser) == []
 
 
