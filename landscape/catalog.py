@@ -34,7 +34,7 @@ from .spectrum import HessianSpectrum, classify, hessian_spectrum
 from .starts import draw_starts
 from .teachers import teacher_vectors
 
-CHUNK_SIZE = 50
+CHUNK_MIN, CHUNK_MAX = 20, 50
 # Students closer in angle than 1e-3 rad are parallel: near a split point the
 # loss grows only like the cube of the opening angle, so polishing to
 # |grad| < 1e-10 leaves angles up to ~1e-5.
@@ -208,8 +208,15 @@ def _point_json(p, starts):
     }
 
 
-def chunks(starts, size=CHUNK_SIZE):
-    """Index ranges of the chunks a search of ``starts`` starts is split into."""
+def chunks(starts, workers=1):
+    """Index ranges of the chunks a search of ``starts`` starts is split into.
+
+    About four chunks per worker, of 20 to 50 starts: a chunk lasts as long as its
+    slowest start, so smaller chunks balance the workers better (measured: K = M = 10,
+    d = inf, 200 starts on 2 processes, 2.6 s in chunks of 25 against 3.1 s in chunks of
+    50), while bigger ones spend less per start. The catalog does not depend on it.
+    """
+    size = int(np.clip(np.ceil(starts / (4 * max(workers, 1))), CHUNK_MIN, CHUNK_MAX))
     return [range(i, min(i + size, starts)) for i in range(0, starts, size)]
 
 
@@ -245,12 +252,13 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
     from .executors import default_executor
 
     began = time.perf_counter()
-    parts = chunks(config.starts)
+    run = executor or default_executor()
+    parts = chunks(config.starts, getattr(run, "workers", 1))
     results = []
     done = 0
     # closing(): if progress raises (a cancel, a time budget), the executor drops the
     # chunks still queued at once.
-    with closing((executor or default_executor())(config, parts, options)) as running:
+    with closing(run(config, parts, options)) as running:
         for result in running:
             results.append(result)
             done += len(result.indices)

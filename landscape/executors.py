@@ -50,6 +50,7 @@ def processes(workers=None):
             # instead of computing them all before returning.
             pool.shutdown(wait=True, cancel_futures=True)
 
+    run.workers = workers
     return run
 
 
