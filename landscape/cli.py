@@ -12,8 +12,7 @@ import sys
 
 import numpy as np
 
-from .config import ConfigError, inf_or_int, make_catalog_config
-from .dynamics import ComputationLimit
+from .config import ComputationLimit, ConfigError, inf_or_int, make_catalog_config
 from .executors import ExecutorUnavailable
 from .settings import SettingsError
 

@@ -33,6 +33,10 @@ MAX_INIT_BYTES = 1 << 20
 INF = math.inf
 
 
+class ComputationLimit(RuntimeError):
+    """A computation exceeded its budget; the message says which."""
+
+
 class ConfigError(ValueError):
     """Invalid user input; the message is one line meant for the user."""
 

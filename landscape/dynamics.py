@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .config import ComputationLimit
 from .kernels import evaluate, loss_with_zero_students
 from .moments import second_moment
 
@@ -24,10 +25,6 @@ DEAD_NORM = 1e-12
 BLOWUP = 1e6
 # Bound on the work of one integration (drift evaluations).
 MAX_EVALUATIONS = 20000
-
-
-class ComputationLimit(RuntimeError):
-    """A computation exceeded its budget; the message says which."""
 
 
 def joint_gram(Q, M, P):

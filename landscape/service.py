@@ -31,7 +31,7 @@ def time_budget(seconds, progress=None):
     """A progress callback that passes its arguments on to ``progress`` and stops the
     computation with ComputationLimit once ``seconds`` have passed since its creation.
     Computations report progress between chunks, so they stop within one chunk."""
-    from .dynamics import ComputationLimit
+    from .config import ComputationLimit
 
     deadline = time.monotonic() + seconds
 
