@@ -53,14 +53,14 @@ def downloaded(driver, pattern, complete, timeout=60):
 
 def test_page_loads_without_console_errors(server, browser):
     browser.get(server + "/?students=3&teachers=3&starts=20")
-    wait_for(browser, lambda d: "fixed points" in summary(d))
+    wait_for(browser, lambda d: "fixed point" in summary(d))
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#catalog-table tbody tr"))
     assert errors(browser) == []
 
 
 def test_changing_K_updates_the_plots_and_the_url(server, browser):
     browser.get(server + "/?students=3&teachers=3&starts=20")
-    wait_for(browser, lambda d: "fixed points" in summary(d))
+    wait_for(browser, lambda d: "fixed point" in summary(d))
     box = browser.find_element(By.ID, "students")
     box.send_keys(Keys.END, Keys.BACKSPACE * 4, "4", Keys.ENTER)
     try:
@@ -110,7 +110,7 @@ def test_progress_bar_appears_and_cancel_stops_the_job(server, browser):
 
 def test_downloads_are_valid_files(server, browser):
     browser.get(server + "/?students=3&teachers=3&starts=20")
-    wait_for(browser, lambda d: "fixed points" in summary(d))
+    wait_for(browser, lambda d: "fixed point" in summary(d))
     browser.find_element(By.ID, "download-json-button").click()
     data = json.loads(downloaded(browser, "*.json", lambda data: data.rstrip().endswith(b"}")))
     assert data["fixed_points"][0]["kind"] == "global_minimum"

@@ -101,7 +101,7 @@ def test_no_worker_is_a_clear_error_not_a_hang(stack):
 def test_the_dashboard_job_runs_on_a_celery_worker(stack, browser):
     web = stack["web"]
     browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=60&seed=21")
-    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=120)
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=120)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#catalog-table tbody tr"))
     log = worker_log(stack)
     assert "background_callback_" in log and "succeeded" in log
@@ -152,12 +152,12 @@ def test_a_dashboard_job_survives_its_pool_process_being_killed(stack, browser):
     browser.get(web.url + "/?students=10&teachers=10&dim=inf&starts=400&seed=41")
     progress = lambda d: float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
     wait_for(browser, lambda d: progress(d) > 0, timeout=120)        # running on a worker
-    assert "fixed points" not in text_of(browser, "summary")
+    assert "fixed point" not in text_of(browser, "summary")
     for proc in pool_processes(stack):
         proc.send_signal(signal.SIGKILL)
     # the job goes back to the queue, runs again, and the page gets its result
-    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=300)
-    assert "fixed points" in text_of(browser, "summary")
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=300)
+    assert "fixed point" in text_of(browser, "summary")
 
 
 def test_a_corrupt_redis_entry_is_recomputed(stack):
@@ -196,7 +196,7 @@ def test_redis_going_away_and_coming_back(stack, browser):
     wait_for(None, lambda _: json.loads(urllib.request.urlopen(
         web.url + "/health", timeout=10).read())["redis"] == "ok", timeout=30)
     browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=32")
-    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"), timeout=120)
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=120)
 
 
 def test_the_app_starts_without_redis_and_recovers_when_it_comes(tmp_path):

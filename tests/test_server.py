@@ -151,7 +151,7 @@ def test_token_as_bearer_header(guarded):
 
 def test_token_link_opens_the_dashboard_in_a_browser(guarded, browser):
     browser.get(guarded.url + "/?students=3&teachers=3&starts=20&token=t0ken-for-the-lecture-hall")
-    wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"))
     assert "token" not in browser.current_url         # not kept in links people share
     assert "students=3" in browser.current_url
     cookie = browser.get_cookie("landscape_token")
@@ -170,7 +170,7 @@ def test_url_prefix_behind_a_reverse_proxy(tmp_path, browser):
         assert proc.url.endswith("/landscape")
         assert request(proc.url + "/health")[0] == 200
         browser.get(proc.url + "/?students=3&teachers=3&starts=20")
-        wait_for(browser, lambda d: "fixed points" in text_of(d, "summary"))
+        wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"))
         assert "/landscape/?" in browser.current_url
     finally:
         stop(proc)

@@ -139,7 +139,8 @@ def register(app, cache, manager, job_seconds=300.0):
         result = service.catalog_result(config, cache, progress=service.time_budget(
             job_seconds, lambda done, total: set_progress((str(done), str(total)))))
         set_progress((str(config.starts), str(config.starts)))
-        summary = (f"{len(result['fixed_points'])} fixed points · global fraction "
+        count = len(result["fixed_points"])
+        summary = (f"{count} fixed point{'' if count == 1 else 's'} · global fraction "
                    f"{result['global_fraction']:.3f} · unconverged {result['unconverged']} · "
                    f"dead-student ends {result['nondifferentiable']['count']} · "
                    f"computed in {result['seconds']:.2f} s")
