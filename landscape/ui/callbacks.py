@@ -5,11 +5,11 @@ import csv
 import io
 import json
 
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from .. import figures, service
 from ..config import ConfigError
-from . import layout, state
+from . import state
 
 
 def _table(head, rows):
@@ -103,11 +103,11 @@ def register(app, cache, manager, job_seconds=300.0):
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 
-    @app.callback([Output(g, "config") for g in graph_ids], Input("image-format", "value"),
-                  prevent_initial_call=True)
-    def image_format(fmt):
-        fmt = fmt if fmt in ("png", "svg") else "png"
-        return [layout.graph_config(g, fmt) for g in graph_ids]
+    # In the browser (assets/export.js): no round trip, and it also updates graphs
+    # that are already drawn.
+    app.clientside_callback(ClientsideFunction("landscape", "imageFormat"),
+                            [Output(g, "config") for g in graph_ids],
+                            Input("image-format", "value"), prevent_initial_call=True)
 
     @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
                   State("url", "href"), prevent_initial_call=True)
