@@ -164,8 +164,7 @@ def run_fixed_points(args):
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
     from . import executors
 
-    executor = {"celery": executors.celery, "local": executors.processes}.get(
-        args.executor, executors.default_executor)()
+    executor = executors.by_name(args.executor)
     catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None,
                                 executor=executor)
     if args.format == "json":
@@ -307,8 +306,7 @@ def run_precompute(args):
         return "".join(f"{name}\n" for name in state.PRESETS)
     from . import executors
 
-    executor = {"celery": executors.celery, "local": executors.processes}.get(
-        args.executor, executors.default_executor)()
+    executor = executors.by_name(args.executor)
     report = (lambda text: print(text, file=sys.stderr, flush=True))
     result = precompute.run(args.preset, args.view, executor=executor,
                             hierarchy=not args.no_hierarchy, report=report)

@@ -118,3 +118,8 @@ def default_executor():
     if multiprocessing.current_process().daemon:
         return serial
     return processes(int(os.environ.get("LANDSCAPE_WORKERS", "0")) or None)
+
+
+def by_name(name=None):
+    """The executor for ``--executor``: "local", "celery", or None for the default."""
+    return {"celery": celery, "local": processes}.get(name, default_executor)()
