@@ -11,11 +11,10 @@ from landscape.settings import SettingsError, from_env
 from landscape.ui.dashboard import create_app
 
 try:
-    settings = from_env()
+    app = create_app(from_env())
 except SettingsError as exc:
     sys.exit(f"landscape: configuration error: {exc}")
 
-app = create_app(settings)
 server = app.server
 
 if __name__ == "__main__":

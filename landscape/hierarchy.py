@@ -119,7 +119,7 @@ def _nudged(W, V, rng):
     return points
 
 
-def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
+def build_hierarchy(config, widths, progress=None, options=DescentOptions(), executor=None):
     """Catalogs at each width plus the embedding search between consecutive widths.
 
     Parameters
@@ -130,6 +130,8 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
         Distinct widths; sorted here.
     progress : callable(str) or None
         Told what is being computed, after every chunk of starts; it may raise to stop.
+    executor : callable or None
+        Where the catalogs' chunks run (see ``catalog.find_fixed_points``).
 
     Returns
     -------
@@ -145,7 +147,7 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions()):
         starts_done = (lambda done, total, K=K: progress(
             f"catalog at width {K}: {done}/{total} starts")) if progress else None
         levels.append(Level(find_fixed_points(level_config, options=options,
-                                              progress=starts_done)))
+                                              progress=starts_done, executor=executor)))
     for lower, upper in zip(levels, levels[1:]):
         if upper.students != lower.students + 1:
             continue

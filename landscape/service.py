@@ -79,15 +79,15 @@ def catalog_result(config, cache=None, progress=None, executor=None):
     return _cached(cache, "catalog", config.to_dict(), compute)
 
 
-def trajectories_result(config, cache=None, points=60, progress=None):
+def trajectories_result(config, cache=None, points=60, progress=None, executor=None):
     """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
     from .catalog import find_fixed_points
     from .executors import serial
     from .trajectories import catalog_trajectories
 
     def compute():
-        # serial: this runs in a web-server thread, where forking a pool is unsafe
-        catalog = find_fixed_points(config, executor=serial, progress=progress)
+        # serial by default: this runs in a web-server thread, where forking is unsafe
+        catalog = find_fixed_points(config, executor=executor or serial, progress=progress)
         return catalog_trajectories(catalog, points=points).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
@@ -134,11 +134,11 @@ def _pattern_matrix(setup, K):
     return (p - q) * np.eye(K) + q * np.ones((K, K))
 
 
-def hierarchy_result(config, widths, cache=None, progress=None):
+def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
     from .hierarchy import build_hierarchy
 
     def compute():
-        return build_hierarchy(config, widths, progress=progress).to_json()
+        return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
 
     return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)}, compute)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from dataclasses import dataclass, replace
 
 
@@ -40,6 +41,10 @@ class Settings:
         ``LANDSCAPE_MAX_JOBS``: background jobs running at once; more are refused.
     job_seconds : float
         ``LANDSCAPE_JOB_SECONDS``: time budget of one background job.
+    visibility_seconds : float
+        ``LANDSCAPE_VISIBILITY_SECONDS``: a Celery task not acknowledged after this long
+        (its worker machine was lost) is delivered again; at least twice the job budget
+        (default: the larger of 900 s and that), so that a running task is not run twice.
     """
 
     cache_dir: str
@@ -50,6 +55,7 @@ class Settings:
     token: str | None = None
     max_jobs: int = 4
     job_seconds: float = 300.0
+    visibility_seconds: float = 900.0
 
     @property
     def auth_enabled(self):
@@ -89,6 +95,16 @@ def from_env(env=None):
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
                             f"got {redis_url!r}")
+    job_seconds = _number(env, "LANDSCAPE_JOB_SECONDS", 300.0, float, 1.0, 86400.0)
+    visibility = _number(env, "LANDSCAPE_VISIBILITY_SECONDS", max(900.0, 2 * job_seconds),
+                         float, 60.0, 10 * 86400.0)
+    if visibility < 2 * job_seconds:
+        raise SettingsError(f"LANDSCAPE_VISIBILITY_SECONDS must be at least twice "
+                            f"LANDSCAPE_JOB_SECONDS ({2 * job_seconds:g}), got {visibility:g}")
+    executor = env.get("LANDSCAPE_EXECUTOR", "").strip().lower()
+    if executor not in ("", "local", "celery"):
+        raise SettingsError(f"LANDSCAPE_EXECUTOR must be local or celery, got {executor!r}")
+    _number(env, "LANDSCAPE_WORKERS", 0, int, 0, 1024)
     return Settings(
         cache_dir=env.get("LANDSCAPE_CACHE_DIR", "").strip() or os.path.join(os.getcwd(), "cache"),
         redis_url=redis_url,
@@ -97,7 +113,8 @@ def from_env(env=None):
         basic_auth=tuple(basic.split(":", 1)) if basic else None,
         token=token or None,
         max_jobs=_number(env, "LANDSCAPE_MAX_JOBS", 4, int, 1, 1000),
-        job_seconds=_number(env, "LANDSCAPE_JOB_SECONDS", 300.0, float, 1.0, 86400.0),
+        job_seconds=job_seconds,
+        visibility_seconds=visibility,
     )
 
 
@@ -119,10 +136,24 @@ def secret_key(settings):
             os.link(temporary, path)
         except FileExistsError:
             pass
+        except OSError:
+            # A file system without hard links: create the file exclusively (the first
+            # process wins) and let readers wait until it is complete.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle, open(temporary) as candidate:
+                    handle.write(candidate.read())
         finally:
             os.unlink(temporary)
-    with open(path, encoding="utf-8") as handle:
-        key = handle.read().strip()
+    for _ in range(100):
+        with open(path, encoding="utf-8") as handle:
+            key = handle.read().strip()
+        if len(key) >= 64:
+            break
+        time.sleep(0.01)
     if len(key) < 32:
         raise SettingsError(f"the secret key in {path} is too short; delete it to regenerate")
     return key

@@ -58,7 +58,9 @@ def make_celery(url):
     Every network wait is bounded, so that a web request never hangs on a Redis that
     has gone away: it fails within seconds and the dashboard says so.
     """
-    visibility = float(os.environ.get("LANDSCAPE_VISIBILITY_SECONDS", "900"))
+    from .settings import from_env
+
+    visibility = from_env().visibility_seconds
     celery = Celery("landscape", broker=url, backend=url)
     celery.conf.update(
         task_serializer="json", result_serializer="json", accept_content=["json"],

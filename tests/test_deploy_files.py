@@ -47,7 +47,8 @@ def test_every_environment_variable_is_documented():
     readme = (ROOT / "README.md").read_text()
     sources = "".join(p.read_text() for p in [ROOT / "gunicorn.conf.py", ROOT / "app.py",
                                               *(ROOT / "landscape").rglob("*.py")])
-    names = set(re.findall(r"\b((?:LANDSCAPE|REDIS|SECRET)_[A-Z_]+)\b", sources))
+    # the names the code reads: quoted, as in env.get("NAME") (constants are not quoted)
+    names = set(re.findall(r"[\"']((?:LANDSCAPE|REDIS|SECRET)_[A-Z_]+)[\"']", sources))
     assert "REDIS_URL" in names and "LANDSCAPE_TOKEN" in names
     missing = sorted(n for n in names if f"`{n}`" not in readme)
     assert missing == []

@@ -128,6 +128,9 @@ def test_without_auth_the_app_is_open(plain):
 
 def test_basic_auth(guarded):
     assert request(guarded.url + "/health")[0] == 200          # for the HEALTHCHECK
+    # only /health itself is open: Dash's catch-all route would serve the page for these
+    for path in ("/x/health", "/_dash-layout/health", "/_dash-dependencies/health"):
+        assert request(guarded.url + path)[0] == 401
     status, headers, _ = request(guarded.url + "/")
     assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
     assert request(guarded.url + "/_dash-layout")[0] == 401

@@ -25,10 +25,18 @@ def test_defaults():
     ({"LANDSCAPE_MAX_JOBS": "0"}, "between"),
     ({"LANDSCAPE_MAX_JOBS": "many"}, "number"),
     ({"LANDSCAPE_JOB_SECONDS": "nan"}, "between"),
+    ({"LANDSCAPE_JOB_SECONDS": "600", "LANDSCAPE_VISIBILITY_SECONDS": "900"}, "twice"),
+    ({"LANDSCAPE_EXECUTOR": "threads"}, "local or celery"),
+    ({"LANDSCAPE_WORKERS": "-2"}, "between"),
 ])
 def test_bad_values_are_refused(env, words):
     with pytest.raises(SettingsError, match=words):
         from_env(env)
+
+
+def test_redelivery_waits_longer_than_a_job_may_run():
+    assert from_env({}).visibility_seconds == 900
+    assert from_env({"LANDSCAPE_JOB_SECONDS": "1000"}).visibility_seconds == 2000
 
 
 def test_values_are_read():
@@ -58,6 +66,18 @@ def test_generated_secret_key_is_one_per_cache_dir(tmp_path):
     assert secret_key(Settings(cache_dir=str(tmp_path / "other"))) != secret_key(
         Settings(cache_dir=str(tmp_path)))
     assert secret_key(Settings(cache_dir=str(tmp_path), secret_key="from-env")) == "from-env"
+
+
+def test_secret_key_without_hard_links(tmp_path, monkeypatch):
+    import os
+
+    def no_links(*args):
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    key = secret_key(Settings(cache_dir=str(tmp_path)))
+    assert len(key) == 64 and secret_key(Settings(cache_dir=str(tmp_path))) == key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
 
 
 def test_the_app_refuses_a_bad_configuration_in_one_line():

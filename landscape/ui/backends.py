@@ -14,6 +14,7 @@ from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
 JOBS_KEY = "landscape:jobs"
+REDIS_CACHE_SECONDS = 30 * 24 * 3600
 
 
 class ServerBusy(RuntimeError):
@@ -21,15 +22,17 @@ class ServerBusy(RuntimeError):
 
 
 def cache_config(settings):
-    """flask-caching configuration; entries never expire (their keys carry the version)."""
+    """flask-caching configuration. Keys carry the engine version, so entries never go
+    stale; files are kept (up to 2000), Redis entries for 30 days."""
     if settings.redis_url:
-        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
-                  "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 10}}
-    else:
-        config = {"CACHE_TYPE": "FileSystemCache",
-                  "CACHE_DIR": os.path.join(settings.cache_dir, "results"),
-                  "CACHE_THRESHOLD": 2000}
-    return config | {"CACHE_DEFAULT_TIMEOUT": 0}
+        # Entries expire after 30 days: with Redis's volatile-lru policy (compose file)
+        # only such entries are evicted under memory pressure, never the task queue.
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
+                "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 10},
+                "CACHE_DEFAULT_TIMEOUT": REDIS_CACHE_SECONDS}
+    return {"CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": os.path.join(settings.cache_dir, "results"),
+            "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": 0}
 
 
 class RecordingCache:
@@ -94,13 +97,17 @@ def close_inherited_sockets():
 
     if not os.path.isdir("/proc/self/fd"):       # not Linux: nothing to do here
         return
+    # Point each one at /dev/null rather than closing it: Python socket objects in this
+    # process still own those numbers, and closing one later must not hit a reused fd.
+    null = os.open(os.devnull, os.O_RDWR)
     for name in os.listdir("/proc/self/fd"):
         try:
             fd = int(name)
-            if stat.S_ISSOCK(os.fstat(fd).st_mode):
-                os.close(fd)
+            if fd != null and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.dup2(null, fd)
         except (OSError, ValueError):
             pass
+    os.close(null)
 
 
 class BoundedDiskcacheManager(_Bounded, DiskcacheManager):

@@ -9,6 +9,7 @@ from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_up
 
 from .. import figures, service
 from ..config import ConfigError
+from ..executors import serial
 from . import state
 
 
@@ -147,7 +148,10 @@ def register(app, cache, manager, job_seconds=300.0):
         return raw, summary
 
     def cached_catalog(raw):
-        return service.catalog_result(state.catalog_config(raw), cache)
+        # Normally cached by the job; if the entry is gone (evicted), recompute here in
+        # this process, within the request budget.
+        return service.catalog_result(state.catalog_config(raw), cache, executor=serial,
+                                      progress=service.time_budget(REQUEST_SECONDS))
 
     # Show one tab's view at a time.
     @app.callback([Output(f"view-{value}", "style") for value, _ in state.TABS],

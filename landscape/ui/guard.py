@@ -60,7 +60,7 @@ def check_callback_request(callback_map):
 
 
 TOKEN_COOKIE = "landscape_token"
-OPEN_PATHS = ("health",)      # for load balancers and the container HEALTHCHECK
+TOKEN_COOKIE_SECONDS = 30 * 24 * 3600
 
 
 def _same(a, b):
@@ -77,14 +77,18 @@ def check_access(settings, secret):
     HTTP basic auth (LANDSCAPE_BASIC_AUTH) and a token (LANDSCAPE_TOKEN, as a bearer
     header, or once as ``?token=`` which sets a cookie) each grant access.
     """
-    if not settings.auth_enabled or request.path.rstrip("/").rsplit("/", 1)[-1] in OPEN_PATHS:
+    # /health stays open for load balancers and the container HEALTHCHECK
+    if not settings.auth_enabled or request.path in ("/health", settings.url_prefix + "health"):
         return None
     if settings.basic_auth:
         given = request.authorization
         user, password = settings.basic_auth
-        if given is not None and given.type == "basic" and _same(given.username or "", user) \
-                and _same(given.password or "", password):
-            return None
+        if given is not None and given.type == "basic":
+            # both compared every time: the time taken does not tell which was wrong
+            user_ok = _same(given.username or "", user)
+            password_ok = _same(given.password or "", password)
+            if user_ok and password_ok:
+                return None
     if settings.token:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer ") and _same(header[7:].strip(), settings.token):
@@ -97,7 +101,8 @@ def check_access(settings, secret):
             rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
             response = redirect(request.path + ("?" + urlencode(rest) if rest else ""))
             response.set_cookie(TOKEN_COOKIE, _token_cookie(settings, secret), httponly=True,
-                                samesite="Strict", secure=request.is_secure)
+                                samesite="Lax", secure=request.is_secure,
+                                max_age=TOKEN_COOKIE_SECONDS)
             return response
     if settings.basic_auth:
         return Response("login required\n", 401,

@@ -53,7 +53,8 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
         ("catalog", lambda: service.catalog_result(
             config, cache, executor=executor,
             progress=lambda done, total: report(f"catalog {done}/{total} starts"))),
-        ("trajectories", lambda: service.trajectories_result(config, cache)),
+        ("trajectories", lambda: service.trajectories_result(config, cache,
+                                                              executor=executor)),
         ("flow", lambda: service.flow_result(flow, cache)),
     ]
     try:
@@ -65,7 +66,7 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     if hierarchy:
         widths = state.hierarchy_widths(values.get("widths", ""), config)
         steps.append(("hierarchy", lambda: service.hierarchy_result(
-            config, widths, cache, progress=report)))
+            config, widths, cache, progress=report, executor=executor)))
     seconds = {}
     for name, compute in steps:
         report(name)
