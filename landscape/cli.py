@@ -228,9 +228,9 @@ def run_families(args):
     # read at a small width instead of being written out (M x M floats).
     if M <= MAX_WRITTEN_TEACHERS:
         setup = parse_teacher(args.teacher, M, error=ConfigError)
-    elif args.teacher.strip().lower().startswith("norms:"):
-        raise ConfigError(f"norms:... lists one norm per teacher; for more than "
-                          f"{MAX_WRITTEN_TEACHERS} teachers use orthonormal or correlated:RHO")
+    elif not args.teacher.strip().lower().startswith(("orthonormal", "correlated:")):
+        raise ConfigError(f"for more than {MAX_WRITTEN_TEACHERS} teachers, families take "
+                          f"orthonormal or correlated:RHO")
     else:
         setup = parse_teacher(args.teacher, 3, error=ConfigError)
     dim = parse_dim(args.dim, 1)

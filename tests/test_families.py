@@ -153,6 +153,8 @@ def test_families_cli_json_and_errors():
     for args, fragment in ((["--students", "3", "--teachers", "4"], "K = M"),
                            (["--students", "4", "--teachers", "4", "--teacher", "random:1"],
                             "invariant under permuting"),
-                           (["--students", "4", "--teachers", "4", "--dim", "3"], "dim")):
+                           (["--students", "4", "--teachers", "4", "--dim", "3"], "dim"),
+                           (["--students", "3000", "--teachers", "3000", "--teacher",
+                             "norms:1,1"], "orthonormal or correlated")):
         proc = run(*args)
         assert proc.returncode == 2 and fragment in proc.stderr
