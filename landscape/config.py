@@ -148,6 +148,17 @@ class CatalogConfig(_StartDrawing):
         }
 
 
+def _problem(students, teachers, teacher, dim, max_students, max_teachers):
+    """(K, M, teacher setup, d), validated; what every config is made of."""
+    K = parse_int("students", students, 1, max_students)
+    M = parse_int("teachers", teachers, 1, max_teachers)
+    setup = parse_teacher(teacher, M, error=ConfigError)
+    d = parse_dim(dim, 1)
+    if d < setup.rank:
+        raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
+    return K, M, setup, d
+
+
 def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
                         starts=200, seed=0, init_dim=1000,
                         max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS,
@@ -159,12 +170,7 @@ def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
     ConfigError
         With a one-line message naming the offending value.
     """
-    K = parse_int("students", students, 1, max_students)
-    M = parse_int("teachers", teachers, 1, max_teachers)
-    setup = parse_teacher(teacher, M, error=ConfigError)
-    d = parse_dim(dim, 1)
-    if d < setup.rank:
-        raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
     S = parse_int("starts", starts, 1, max_starts)
     seed = parse_int("seed", seed, 0, MAX_SEED)
     init_dim = parse_int("init-dim", init_dim, 1, MAX_INIT_DIM)
@@ -277,12 +283,7 @@ def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal"
                      seed=0, init_dim=1000, init=None, simulate=None, runs=1, start=0,
                      max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
     """Validate raw values into a ``FlowConfig`` (``init`` is a path to JSON or None)."""
-    K = parse_int("students", students, 1, max_students)
-    M = parse_int("teachers", teachers, 1, max_teachers)
-    setup = parse_teacher(teacher, M, error=ConfigError)
-    d = parse_dim(dim, 1)
-    if d < setup.rank:
-        raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
     lr = parse_float("lr", lr, 0.0, MAX_LR)
     T = parse_float("time", time, 0.0, MAX_TIME, low_open=True)
     points = parse_int("points", points, 1, MAX_POINTS)
