@@ -5,4 +5,4 @@ The engine (everything here except the UI modules) depends on numpy and scipy on
 
 __version__ = "0.1.0"
 # Bump when any result the engine computes may change: it is part of every cache key.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"

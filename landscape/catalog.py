@@ -393,6 +393,10 @@ class CatalogBuilder:
         if not np.array_equal(snapped, W):
             W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
         loss, Q, M, sig, entry = identify(self.fixed_points, W, V)
+        if entry is not None and entry.flat == 0:
+            # An isolated critical point: every member has the entry's spectrum.
+            setattr(entry, counter, getattr(entry, counter) + 1)
+            return entry
         spectrum = hessian_spectrum(W, V, self.config.dim)
         if entry is None:
             entry = FixedPoint(loss=loss, kind=classify(loss, spectrum), spectrum=spectrum,

@@ -142,20 +142,22 @@ def evaluate(students, teachers, order=1, precise=True):
     coef = signed_norms[:, None, :] / (TWO_PI * student_norms[:, :, None])   # (B, K, N)
     coef_sin = np.einsum("bkj,bkj->bk", coef, sines)
     projector = eye - np.einsum("bkp,bkq->bkpq", student_units, student_units)
-    diag_blocks = (0.5 * eye
-                   + coef_sin[..., None, None] * projector
-                   + np.einsum("bkj,bkjp,bkjq->bkpq", coef / safe_sines, E, E))
+    scaled_E = (coef / safe_sines)[..., None] * E                         # (B, K, N, n)
+    diag_blocks = (0.5 * eye + coef_sin[..., None, None] * projector
+                   + scaled_E.transpose(0, 1, 3, 2) @ E)
     # Off-diagonal blocks: h2(w_k, w_l) = ((pi - t) I + sin t w_k w_l^T
-    #                                      + E_kl E_lk^T / sin t) / (2 pi).
+    #                                      + E_kl E_lk^T / sin t) / (2 pi),
+    # the identity part plus a rank-two product, built as (B, K, K, n, 2) @ (B, K, K, 2, n).
     Es = E[:, :, :K, :]                                     # E_kl, (B, K, K, n)
-    EsT = Es.transpose(0, 2, 1, 3)                          # E_lk
-    ss = sines[:, :, :K]
-    hessian = (np.einsum("bkl,pq->bkplq", np.pi - angles[:, :, :K], eye)
-               + np.einsum("bkl,bkp,blq->bkplq", ss, student_units, student_units)
-               + np.einsum("bkl,bklp,bklq->bkplq", 1.0 / safe_sines[:, :, :K], Es, EsT)
-               ) / TWO_PI
-    # (advanced indices separated by a slice put their axis first)
-    hessian[:, idx, :, idx, :] = diag_blocks.transpose(1, 0, 2, 3)
+    left = np.stack([np.broadcast_to(student_units[:, :, None, :], Es.shape),
+                     Es / safe_sines[:, :, :K, None]], axis=-1)
+    right = np.stack([sines[:, :, :K, None] * student_units[:, None, :, :],
+                      Es.transpose(0, 2, 1, 3)], axis=-2)
+    blocks = left @ right                                   # (B, K, K, n, n)
+    blocks.reshape(B, K, K, n * n)[..., ::n + 1] += (np.pi - angles[:, :, :K])[..., None]
+    blocks /= TWO_PI
+    blocks[:, idx, idx] = diag_blocks
+    hessian = blocks.transpose(0, 1, 3, 2, 4)               # (B, K, n, K, n)
     result.hessian = hessian
     return result
 

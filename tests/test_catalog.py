@@ -190,3 +190,34 @@ def test_process_pool_gives_the_same_catalog_as_serial():
     assert [(p.hits, p.kind, round(p.loss, 10)) for p in a.fixed_points] == \
         [(p.hits, p.kind, round(p.loss, 10)) for p in b.fixed_points]
     assert a.unconverged == b.unconverged
+
+
+def test_each_start_ends_where_a_tightly_integrated_flow_ends():
+    # The descent's step control (error against the step's displacement) must not
+    # change basins: compare start by start with scipy's DOP853 at rtol 1e-10,
+    # integrated far enough that only the final polish is left to `descend`.
+    from scipy.integrate import solve_ivp
+
+    from landscape.starts import draw_starts
+    K, S = 10, 30
+    config = make_catalog_config(K, K, dim="inf", starts=S, seed=1)
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    W0 = draw_starts(config.seed, range(S), K, K, config.start_dim, n)
+    ours = descend(W0, V)
+
+    def rhs(_, y):
+        return -evaluate(y.reshape(W0.shape), V, 1).gradient.ravel()
+
+    far = solve_ivp(rhs, (0.0, 3000.0), W0.ravel(), method="DOP853", rtol=1e-10, atol=1e-12)
+    reference = descend(far.y[:, -1].reshape(W0.shape), V)
+    assert set(ours.status) == set(reference.status) == {"converged"}
+
+    def ends(students):
+        loss = np.maximum(evaluate(students, V, 0).loss, 0.0)
+        return np.array([signature(l, *summary(snap_parallel(W, V), V))
+                         for l, W in zip(loss, students)])
+
+    expected = ends(reference.students)
+    assert np.sum(expected[:, 0] > 1e-6) >= 3       # spurious minima are among the ends
+    np.testing.assert_allclose(ends(ours.students), expected, atol=1e-6)

@@ -182,13 +182,13 @@ def test_url_prefix_behind_a_reverse_proxy(tmp_path, browser):
 def test_job_cap_and_time_budget(tmp_path, browser):
     from landscape.ui import state
     # One process per job (LANDSCAPE_WORKERS=1) leaves a core to the browser; a job of
-    # 40 chunks of about a second each outlasts its 20 s budget.
+    # 40 chunks of about two seconds each (K = M = 14) outlasts its 20 s budget.
     proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_JOB_SECONDS="20",
                           LANDSCAPE_WORKERS="1")
 
     def long_job(seed):     # canonical URLs: the page does not rewrite them and re-run
         return proc.url + "/" + state.to_query(state.from_query(
-            f"?students=10&teachers=10&dim=inf&starts=2000&seed={seed}"))
+            f"?students=14&teachers=14&dim=inf&starts=2000&seed={seed}"))
 
     def progress(d):
         return float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
