@@ -13,7 +13,7 @@ from scipy.integrate import solve_ivp
 
 from .catalog import identify, snap_parallel
 from .descent import CONVERGED, DEAD, DescentOptions, descend
-from .kernels import evaluate
+from .kernels import evaluate, flow_gradient
 from .starts import draw_starts
 from .teachers import teacher_vectors
 
@@ -67,7 +67,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
     times = log_times(t_max, points)
 
     def rhs(_, y):
-        return -evaluate(y.reshape(S, K, n), V, 1, precise=False).gradient.ravel()
+        return -flow_gradient(y.reshape(S, K, n), V).ravel()
 
     solution = solve_ivp(rhs, (0.0, t_max), W0.ravel(), method="RK45", t_eval=times,
                          rtol=1e-6, atol=1e-9)

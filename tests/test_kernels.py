@@ -3,7 +3,7 @@ a plain full-dimensional implementation, and the check values of SCIENCE.md."""
 import numpy as np
 import pytest
 
-from landscape.kernels import evaluate, teacher_constant
+from landscape.kernels import evaluate, flow_gradient, teacher_constant
 from numerics import fd_hessian
 
 
@@ -65,6 +65,16 @@ def test_gradient_matches_finite_differences(random_point):
     W, V = random_point
     g = evaluate(W, V, 1).gradient[0]
     np.testing.assert_allclose(g, fd_gradient(W, V), atol=1e-8)
+
+
+def test_flow_gradient_matches_finite_differences(random_point):
+    W, V = random_point
+    np.testing.assert_allclose(flow_gradient(W[None], V)[0], fd_gradient(W, V), atol=1e-8)
+    # and the full kernel, over a batch with teachers of any norm
+    rng = np.random.default_rng(3)
+    batch, V = rng.standard_normal((5, 4, 7)), rng.standard_normal((3, 7))
+    np.testing.assert_allclose(flow_gradient(batch, V), evaluate(batch, V, 1).gradient,
+                               atol=1e-12)
 
 
 def test_hessian_matches_finite_differences(random_point):
