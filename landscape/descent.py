@@ -30,10 +30,12 @@ class DescentOptions:
     rtol: float = 1e-3                # local error / (step x |dW/dt|)
     atol: float = 1e-9
     window: int = 24                  # starts integrated at once
+    handoff_gradient: float = 1e-3    # first try of Newton: accepted only at a minimum
     switch_gradient: float = 1e-5     # flow -> Newton below this |grad|
     gradient_tol: float = 1e-10       # |grad L| of a polished critical point
     max_newton: int = 25
-    max_newton_move: float = 0.05     # relative; larger moves mean "not close yet"
+    max_newton_move: float = 0.05     # relative; larger moves mean "not close yet",
+    max_newton_move_minimum: float = 0.5    # unless Newton ends at a minimum, lower
     max_time: float = 2e4             # flow time per start
     max_steps: int = 40000            # integrator steps per start and round
     max_escapes: int = 6
@@ -188,7 +190,10 @@ def _newton_batch(W, V, options, scale):
     W : ndarray, shape (B, K, n)
     converged : ndarray of bool, shape (B,)
         |grad| below ``gradient_tol`` without moving further than
-        ``max_newton_move * scale`` in total.
+        ``max_newton_move * scale`` in total, or ``max_newton_move_minimum * scale``
+        to a minimum of lower loss. (Near a minimum that is a flat manifold, such as
+        split students when K > M, Newton moves along its nearly flat directions,
+        where the loss grows like the cube of the distance and the flow creeps.)
     grad_norm : ndarray, shape (B,)
     min_eigenvalue : ndarray, shape (B,)
         Smallest eigenvalue of the in-span Hessian at the last iterate when it is
@@ -224,11 +229,21 @@ def _newton_batch(W, V, options, scale):
                 step = -np.einsum("bij,bj->bi", np.linalg.pinv(H, hermitian=True), g)
         W[active] += step.reshape(active.size, K, n)
         moved = np.linalg.norm((W[active] - start[active]).reshape(active.size, -1), axis=1)
-        bad = ~np.isfinite(moved) | (moved > options.max_newton_move * scale)
+        bad = ~np.isfinite(moved) | (moved > options.max_newton_move_minimum * scale)
         failed[active[bad]] = True
         active = active[~bad]
     converged &= ~failed
     min_eigenvalue, softest = _descent_directions(W, V, converged, options)
+    far = converged & (np.linalg.norm((W - start).reshape(B, -1), axis=1)
+                       > options.max_newton_move * scale)
+    for i in np.nonzero(far)[0]:
+        # Newton also slides along split manifolds, which the flow barely does; a
+        # student it nearly kills is a different end (a dead student): flow on.
+        shrunk = (np.linalg.norm(W[i], axis=1).min()
+                  < 0.5 * np.linalg.norm(start[i], axis=1).min())
+        if (shrunk or min_eigenvalue[i] < -options.negative_tol
+                or _loss(W[i], V) > _loss(start[i], V)):
+            converged[i] = False
     return W, converged, grad_norm, min_eigenvalue, softest
 
 
@@ -290,7 +305,13 @@ def descend(starts, V, options=DescentOptions(), progress=None):
     grad_norm = np.full(S, np.inf)
     time = np.zeros(S)
     escapes = np.zeros(S, dtype=int)
-    switch = np.full(S, options.switch_gradient * scale)
+    # The first Newton attempt comes early, at |grad| < handoff_gradient: the last
+    # stretch of a flow creeps into a minimum at the rate of its softest curvature,
+    # and Newton goes straight there. It is taken only if it ends at a minimum, below
+    # the loss it started from; otherwise the flow goes on to switch_gradient as
+    # before (so saddles are still met by the flow itself).
+    switch = np.full(S, max(options.handoff_gradient, options.switch_gradient) * scale)
+    strict = options.switch_gradient * scale
     saddles = []
     pending = np.arange(S)
     finished = 0
@@ -308,6 +329,15 @@ def descend(starts, V, options=DescentOptions(), progress=None):
         if ids.size:
             W_new, ok, g, lam, soft = newton(W[ids], V, options, scale)
             for j, i in enumerate(ids):
+                if switch[i] > strict:
+                    if (ok[j] and lam[j] >= -options.negative_tol
+                            and np.linalg.norm(W_new[j], axis=1).min() >= options.dead_tol * scale
+                            and _loss(W_new[j], V) <= _loss(W[i], V)):
+                        W[i], status[i], grad_norm[i] = W_new[j], CONVERGED, g[j]
+                    else:
+                        switch[i] = strict
+                        next_round.append(i)
+                    continue
                 if not ok[j]:
                     # Not close enough for Newton yet: flow on, to a smaller gradient.
                     if switch[i] > 1e3 * options.gradient_tol * scale and time[i] < options.max_time:
@@ -347,6 +377,10 @@ def descend(starts, V, options=DescentOptions(), progress=None):
         pending = np.array(sorted(next_round), dtype=int)
     return DescentResult(students=W, status=status, grad_norm=grad_norm, time=time,
                          saddles=saddles)
+
+
+def _loss(W, V):
+    return float(evaluate(W[None], V, 0).loss[0])
 
 
 def _polish_dead(W, V, options, scale):
