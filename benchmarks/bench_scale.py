@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from landscape import executors  # noqa: E402
-from landscape.catalog import find_fixed_points  # noqa: E402
+from landscape.catalog import chunks, find_fixed_points  # noqa: E402
 from landscape.config import make_catalog_config  # noqa: E402
 from servers import start_redis, start_workers, stop  # noqa: E402
 
@@ -50,7 +50,8 @@ def main():
         stop(redis)
     local = timed(config, executors.processes())
     assert results[1][1] == results[2][1] == local[1], "catalogs differ"
-    print(f"K = M = 6, d = 6, {args.starts} starts ({args.starts // 50} chunks of 50)")
+    parts = chunks(args.starts)         # the Celery executor does not know its workers
+    print(f"K = M = 6, d = 6, {args.starts} starts ({len(parts)} chunks of {len(parts[0])})")
     print(f"1 worker  {results[1][0]:7.1f} s")
     print(f"2 workers {results[2][0]:7.1f} s   speed-up {results[1][0] / results[2][0]:.2f}x")
     print(f"local pool (2 processes) {local[0]:7.1f} s, for reference")
