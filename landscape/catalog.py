@@ -50,6 +50,7 @@ class ChunkResult:
     ----------
     indices : ndarray of int, shape (C,)
     students : ndarray, shape (C, K, n)
+        Converged ones snapped (``snap_parallel``), with ``grad_norm`` at the snapped point.
     status : ndarray of str, shape (C,)
     grad_norm : ndarray, shape (C,)
     saddles : list of ndarray (K, n)
@@ -231,9 +232,12 @@ def run_chunk(config, indices, options=DescentOptions()):
     W0 = draw_starts(config.seed, indices, config.students, config.teachers,
                      config.start_dim, n)
     result = descend(W0, V, options)
-    return ChunkResult(indices=indices, students=result.students, status=result.status,
-                       grad_norm=result.grad_norm,
-                       saddles=[point for _, point in result.saddles])
+    students, grad_norm = result.students, result.grad_norm
+    # Snap here rather than in ``assemble``: chunks run in parallel, assembling does not.
+    for i in np.nonzero(result.status == CONVERGED)[0]:
+        students[i], grad_norm[i] = snapped_point(students[i], V, grad_norm[i])
+    return ChunkResult(indices=indices, students=students, status=result.status,
+                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles])
 
 
 def find_fixed_points(config, progress=None, options=DescentOptions(), executor=None):
@@ -332,6 +336,14 @@ def snap_parallel(W, V):
     return W
 
 
+def snapped_point(W, V, grad_norm):
+    """``snap_parallel(W, V)`` and the gradient norm there (unchanged if nothing moved)."""
+    snapped = snap_parallel(W, V)
+    if np.array_equal(snapped, W):
+        return W, grad_norm
+    return snapped, evaluate_gradient_norm(snapped, V)
+
+
 def signature(loss, Q, M):
     """Invariants of the merged point under student/teacher permutations (see module doc)."""
     K = Q.shape[0]
@@ -389,12 +401,12 @@ class CatalogBuilder:
         self.dead_points = catalog.dead_points if catalog else []
         self.unconverged = catalog.unconverged if catalog else 0
 
-    def add_critical(self, W, grad_norm, counter="hits"):
-        """Add a polished critical point; returns its entry."""
+    def add_critical(self, W, grad_norm, counter="hits", snapped=False):
+        """Add a polished critical point (``snapped``: already through
+        ``snapped_point``); returns its entry."""
         V = self.V
-        snapped = snap_parallel(W, V)
-        if not np.array_equal(snapped, W):
-            W, grad_norm = snapped, evaluate_gradient_norm(snapped, V)
+        if not snapped:
+            W, grad_norm = snapped_point(W, V, grad_norm)
         loss, Q, M, sig, entry = identify(self.fixed_points, W, V)
         if entry is not None and entry.flat == 0:
             # An isolated critical point: every member has the entry's spectrum.
@@ -427,10 +439,10 @@ class CatalogBuilder:
         setattr(entry, counter, getattr(entry, counter) + 1)
         return entry
 
-    def add(self, W, status, grad_norm, counter="hits"):
+    def add(self, W, status, grad_norm, counter="hits", snapped=False):
         """Add any descent endpoint; returns its entry, or None if unconverged."""
         if status == CONVERGED:
-            return self.add_critical(W, grad_norm, counter)
+            return self.add_critical(W, grad_norm, counter, snapped)
         if status == DEAD:
             return self.add_dead(W, grad_norm, counter)
         if counter == "hits":
@@ -458,7 +470,7 @@ def assemble(config, results):
     builder = CatalogBuilder(config)
     for result in results:
         for W, status, g in zip(result.students, result.status, result.grad_norm):
-            builder.add(W, status, g)
+            builder.add(W, status, g, snapped=True)
         for W in result.saddles:
             builder.add_critical(W, evaluate_gradient_norm(W, builder.V), counter="visits")
     return builder.finish()

@@ -78,7 +78,8 @@ def celery(timeout=3600.0, seen_workers=None, url=None):
         where = url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
         app = celery_app(where)
         try:
-            if not app.control.ping(timeout=2.0):
+            # limit=1: one answer is enough (without it, ping waits out the timeout).
+            if not app.control.ping(timeout=2.0, limit=1):
                 raise ExecutorUnavailable(
                     f"no Celery worker answers at {where}; start one with "
                     "`celery --app landscape.worker worker` or use --executor local")
