@@ -34,8 +34,8 @@ class DescentOptions:
     switch_gradient: float = 1e-5     # flow -> Newton below this |grad|
     gradient_tol: float = 1e-10       # |grad L| of a polished critical point
     max_newton: int = 25
-    max_newton_move: float = 0.05     # relative; larger moves mean "not close yet",
-    max_newton_move_minimum: float = 0.5    # unless Newton ends at a minimum, lower
+    max_newton_move: float = 0.05     # relative; further Newton moves mean "not close yet"
+    max_newton_move_minimum: float = 0.5  # ... except to a minimum of lower loss
     max_time: float = 2e4             # flow time per start
     max_steps: int = 40000            # integrator steps per start and round
     max_escapes: int = 6
