@@ -241,8 +241,7 @@ def _newton_batch(W, V, options, scale):
         # student it nearly kills is a different end (a dead student): flow on.
         shrunk = (np.linalg.norm(W[i], axis=1).min()
                   < 0.5 * np.linalg.norm(start[i], axis=1).min())
-        if (shrunk or min_eigenvalue[i] < -options.negative_tol
-                or _loss(W[i], V) > _loss(start[i], V)):
+        if shrunk or not _lower_minimum(W[i], start[i], min_eigenvalue[i], V, options):
             converged[i] = False
     return W, converged, grad_norm, min_eigenvalue, softest
 
@@ -330,9 +329,8 @@ def descend(starts, V, options=DescentOptions(), progress=None):
             W_new, ok, g, lam, soft = newton(W[ids], V, options, scale)
             for j, i in enumerate(ids):
                 if switch[i] > strict:
-                    if (ok[j] and lam[j] >= -options.negative_tol
-                            and np.linalg.norm(W_new[j], axis=1).min() >= options.dead_tol * scale
-                            and _loss(W_new[j], V) <= _loss(W[i], V)):
+                    if (ok[j] and np.linalg.norm(W_new[j], axis=1).min() >= options.dead_tol * scale
+                            and _lower_minimum(W_new[j], W[i], lam[j], V, options)):
                         W[i], status[i], grad_norm[i] = W_new[j], CONVERGED, g[j]
                     else:
                         switch[i] = strict
@@ -379,8 +377,11 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                          saddles=saddles)
 
 
-def _loss(W, V):
-    return float(evaluate(W[None], V, 0).loss[0])
+def _lower_minimum(W, before, min_eigenvalue, V, options):
+    """Whether Newton's end W is a minimum (no eigenvalue below -negative_tol) of
+    loss no higher than at ``before``, where it started."""
+    return (min_eigenvalue >= -options.negative_tol
+            and evaluate(W[None], V, 0).loss[0] <= evaluate(before[None], V, 0).loss[0])
 
 
 def _polish_dead(W, V, options, scale):
