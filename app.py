@@ -7,7 +7,8 @@ LANDSCAPE_TOKEN, LANDSCAPE_MAX_JOBS, LANDSCAPE_JOB_SECONDS.
 import os
 import sys
 
-from landscape.settings import SettingsError, from_env
+from landscape.errors import SettingsError
+from landscape.settings import from_env
 from landscape.ui.dashboard import create_app
 
 try:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from landscape import families as F  # noqa: E402
-from landscape.dynamics import drift  # noqa: E402
+from landscape.methods import families as F  # noqa: E402
+from landscape.methods.flows import drift  # noqa: E402
 
 
 def main():

@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from landscape.config import make_flow_config
-from landscape.dynamics import integrate, simulate_sgd, start_overlaps
+from landscape.methods.flows import integrate, simulate_sgd, start_overlaps
 
 # (K = M, T, lr); lr = 0.5 diverges at K = M = 10 (both in theory and in simulation).
 CASES = [(3, 20.0, 0.5), (10, 100.0, 0.1)]

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from landscape import executors  # noqa: E402
-from landscape.catalog import chunks, find_fixed_points  # noqa: E402
+from landscape.running import executors  # noqa: E402
+from landscape.methods.catalog import chunks, find_fixed_points  # noqa: E402
 from landscape.config import make_catalog_config  # noqa: E402
 from servers import start_redis, start_workers, stop  # noqa: E402
 

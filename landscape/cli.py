@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 
-from .config import ComputationLimit, ConfigError, inf_or_int, make_catalog_config
-from .executors import ExecutorUnavailable
-from .settings import SettingsError
+from .config import inf_or_int, make_catalog_config
+from .errors import (ComputationLimit, ConfigError, ExecutorUnavailable, FamilyError,
+                     SettingsError)
 
 
 class UsageError(Exception):
@@ -157,14 +157,14 @@ def _progress(done, total):
 
 
 def run_fixed_points(args):
-    from .catalog import find_fixed_points
+    from .methods.catalog import find_fixed_points
 
     config = make_catalog_config(
         students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
-    from . import executors
+    from .settings import executor_from_env
 
-    executor = executors.by_name(args.executor)
+    executor = executor_from_env(args.executor)
     catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None,
                                 executor=executor)
     if args.format == "json":
@@ -175,9 +175,9 @@ def run_fixed_points(args):
 def run_flow_command(args):
     import time
 
-    from . import ENGINE_VERSION
+    from .version import ENGINE_VERSION
     from .config import make_flow_config
-    from .dynamics import run_flow
+    from .methods.flows import run_flow
 
     config = make_flow_config(
         students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
@@ -215,10 +215,10 @@ DEFAULT_FAMILIES = 8
 
 
 def run_families(args):
-    from . import ENGINE_VERSION
+    from .version import ENGINE_VERSION
     from .config import parse_dim, parse_int
-    from .families import FamilyError, families, onset, teacher_pattern
-    from .teachers import parse_teacher
+    from .methods.families import families, onset, teacher_pattern
+    from .maths.teachers import parse_teacher
 
     K = parse_int("students", args.students, 1, MAX_FAMILY_WIDTH)
     M = parse_int("teachers", args.teachers, 1, MAX_FAMILY_WIDTH)
@@ -268,7 +268,7 @@ def run_families(args):
 
 def run_hierarchy(args):
     from .config import parse_int
-    from .hierarchy import build_hierarchy
+    from .methods.hierarchy import build_hierarchy
 
     if len(args.widths) > MAX_WIDTHS:
         raise ConfigError(f"at most {MAX_WIDTHS} widths, got {len(args.widths)}")
@@ -304,9 +304,9 @@ def run_precompute(args):
 
     if args.list:
         return "".join(f"{name}\n" for name in state.PRESETS)
-    from . import executors
+    from .settings import executor_from_env
 
-    executor = executors.by_name(args.executor)
+    executor = executor_from_env(args.executor)
     report = (lambda text: print(text, file=sys.stderr, flush=True))
     result = precompute.run(args.preset, args.view, executor=executor,
                             hierarchy=not args.no_hierarchy, report=report)

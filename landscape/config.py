@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .teachers import TeacherSetup, parse_teacher, read_json_file
+from .errors import ConfigError
+from .maths.teachers import TeacherSetup, parse_teacher, read_json_file
 
 # Limits of the command line; the dashboard applies tighter ones of its own.
 MAX_STUDENTS = 64
@@ -33,12 +34,6 @@ MAX_INIT_BYTES = 1 << 20
 INF = math.inf
 
 
-class ComputationLimit(RuntimeError):
-    """A computation exceeded its budget; the message says which."""
-
-
-class ConfigError(ValueError):
-    """Invalid user input; the message is one line meant for the user."""
 
 
 def parse_int(name, value, low, high):

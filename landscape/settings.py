@@ -11,9 +11,9 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 
+from .errors import SettingsError
+from .running import executors
 
-class SettingsError(ValueError):
-    """A deployment variable has an invalid value."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class Settings:
         ``LANDSCAPE_VISIBILITY_SECONDS``: a Celery task not acknowledged after this long
         (its worker machine was lost) is delivered again; at least twice the job budget
         (default: the larger of 900 s and that), so that a running task is not run twice.
+    executor : str
+        ``LANDSCAPE_EXECUTOR``: ``local``, ``celery`` or empty (celery when ``redis_url``).
+    workers : int
+        ``LANDSCAPE_WORKERS``: local processes of a search (0: one per core).
     """
 
     cache_dir: str
@@ -56,6 +60,13 @@ class Settings:
     max_jobs: int = 4
     job_seconds: float = 300.0
     visibility_seconds: float = 900.0
+    executor: str = ""
+    workers: int = 0
+
+    def job_executor(self):
+        """Where a dashboard job runs its search: local processes (in one process on a
+        Celery pool process, which may not start children)."""
+        return executors.get("local", workers=self.workers or None)
 
     @property
     def auth_enabled(self):
@@ -101,10 +112,7 @@ def from_env(env=None):
     if visibility < 2 * job_seconds:
         raise SettingsError(f"LANDSCAPE_VISIBILITY_SECONDS must be at least twice "
                             f"LANDSCAPE_JOB_SECONDS ({2 * job_seconds:g}), got {visibility:g}")
-    executor = env.get("LANDSCAPE_EXECUTOR", "").strip().lower()
-    if executor not in ("", "local", "celery"):
-        raise SettingsError(f"LANDSCAPE_EXECUTOR must be local or celery, got {executor!r}")
-    _number(env, "LANDSCAPE_WORKERS", 0, int, 0, 1024)
+    executor, workers = _executor_settings(env)
     return Settings(
         cache_dir=env.get("LANDSCAPE_CACHE_DIR", "").strip() or os.path.join(os.getcwd(), "cache"),
         redis_url=redis_url,
@@ -115,7 +123,32 @@ def from_env(env=None):
         max_jobs=_number(env, "LANDSCAPE_MAX_JOBS", 4, int, 1, 1000),
         job_seconds=job_seconds,
         visibility_seconds=visibility,
+        executor=executor,
+        workers=workers,
     )
+
+
+def _executor_settings(env):
+    executor = env.get("LANDSCAPE_EXECUTOR", "").strip().lower()
+    if executor not in ("", "local", "celery"):
+        raise SettingsError(f"LANDSCAPE_EXECUTOR must be local or celery, got {executor!r}")
+    return executor, _number(env, "LANDSCAPE_WORKERS", 0, int, 0, 1024)
+
+
+def executor_from_env(name=None, env=None):
+    """The executor of the command line's searches: ``name`` (``--executor``), else
+    ``LANDSCAPE_EXECUTOR``, else Celery workers when ``REDIS_URL`` is set, else local
+    processes (``LANDSCAPE_WORKERS`` of them; default one per core).
+
+    Reads only these three variables, so a bad dashboard setting does not stop a search.
+    """
+    env = os.environ if env is None else env
+    executor, workers = _executor_settings(env)
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    choice = name or executor or ("celery" if redis_url else "local")
+    if choice == "celery":
+        return executors.get("celery", url=redis_url)
+    return executors.get("local", workers=workers or None)
 
 
 def secret_key(settings):

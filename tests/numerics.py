@@ -1,7 +1,7 @@
 """Independent numerical checks shared by the tests."""
 import numpy as np
 
-from landscape.kernels import evaluate
+from landscape.maths.kernels import evaluate
 
 
 def fd_hessian(W, V, h=1e-5):

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from landscape import ENGINE_VERSION, figures, service
+from landscape import ENGINE_VERSION, figures
+from landscape.running import service
 from landscape.config import make_catalog_config
 from landscape.ui import state
 from landscape.ui.callbacks import catalog_csv, config_from_search
@@ -129,7 +130,7 @@ def test_trajectory_figure_draws_one_trace_per_class(catalog8):
 
 def test_flow_families_and_hierarchy_figures():
     from landscape.config import make_flow_config
-    from landscape.hierarchy import build_hierarchy
+    from landscape.methods.hierarchy import build_hierarchy
     flow_config = make_flow_config(2, 2, lr=0.5, time=2, points=4, simulate=100, runs=2)
     flow = service.flow_result(flow_config)
     fig = figures.flow_figure(flow)
@@ -145,7 +146,7 @@ def test_flow_families_and_hierarchy_figures():
 
 
 def test_hierarchy_widths_from_the_text_box():
-    from landscape.config import ConfigError
+    from landscape.errors import ConfigError
     from landscape.ui import state
 
     config = state.catalog_config(state.DEFAULTS | {"teachers": "5"})

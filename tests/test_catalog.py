@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from landscape.catalog import (ChunkResult, assemble, find_fixed_points, run_chunk,
+from landscape.methods.catalog import (ChunkResult, assemble, find_fixed_points, run_chunk,
                                signature, snap_parallel, summary)
 from landscape.config import make_catalog_config
-from landscape.descent import DescentOptions, descend
-from landscape.kernels import evaluate
-from landscape.teachers import teacher_vectors
+from landscape.methods.descent import DescentOptions, descend
+from landscape.maths.kernels import evaluate
+from landscape.maths.teachers import teacher_vectors
 from numerics import fd_hessian
 
 
@@ -183,7 +183,7 @@ def test_spurious_minima_become_common_as_width_grows():
 
 
 def test_process_pool_gives_the_same_catalog_as_serial():
-    from landscape import executors
+    from landscape.running import executors
     config = make_catalog_config(5, 4, starts=120, seed=3)
     a = find_fixed_points(config, executor=executors.serial)
     b = find_fixed_points(config, executor=executors.processes(2))
@@ -198,7 +198,7 @@ def test_each_start_ends_where_a_tightly_integrated_flow_ends():
     # integrated far enough that only the final polish is left to `descend`.
     from scipy.integrate import solve_ivp
 
-    from landscape.starts import draw_starts
+    from landscape.maths.starts import draw_starts
     K, S = 10, 30
     config = make_catalog_config(K, K, dim="inf", starts=S, seed=1)
     n = config.reduced_dim

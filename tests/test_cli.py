@@ -149,8 +149,8 @@ def test_flow_bad_init_files(tmp_path, content, fragment):
 
 
 def test_flow_start_index_selects_the_catalog_start():
-    from landscape.starts import draw_start
-    from landscape.teachers import teacher_vectors
+    from landscape.maths.starts import draw_start
+    from landscape.maths.teachers import teacher_vectors
     import numpy as np
     proc = run("flow", "--students", "3", "--teachers", "2", "--lr", "0", "--time", "1",
                "--points", "1", "--dim", "5", "--seed", "4", "--start", "7", "--format", "json")

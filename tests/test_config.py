@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from landscape.config import ConfigError, make_catalog_config
+from landscape.config import make_catalog_config
+from landscape.errors import ConfigError
 
 
 def P_of(spec, M):

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from landscape.catalog import find_fixed_points
+from landscape.methods.catalog import find_fixed_points
 from landscape.config import make_catalog_config
-from landscape.dynamics import drift, integrate, simulate_sgd
-from landscape.kernels import evaluate
-from landscape.moments import second_moment
-from landscape.trajectories import catalog_trajectories
+from landscape.methods.flows import drift, integrate, simulate_sgd
+from landscape.maths.kernels import evaluate
+from landscape.maths.moments import second_moment
+from landscape.methods.trajectories import catalog_trajectories
 
 
 def monte_carlo_second_moment(U, K, samples, seed=0, chunks=16):

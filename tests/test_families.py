@@ -6,11 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from landscape import families as F
-from landscape.catalog import find_fixed_points
+from landscape.methods import families as F
+from landscape.methods.catalog import find_fixed_points
 from landscape.config import make_catalog_config
-from landscape.dynamics import drift, loss_of
-from landscape.kernels import evaluate
+from landscape.methods.flows import drift, loss_of
+from landscape.maths.kernels import evaluate
 
 PATTERN = (1.0, 0.0)
 
@@ -82,7 +82,7 @@ def test_dense_and_lanczos_smallest_eigenvalues_agree(monkeypatch):
 @pytest.mark.parametrize("K, k1, rho", [(6, 1, 0.0), (8, 1, 0.0), (10, 2, 0.0), (12, 3, 0.0),
                                         (9, 0, 0.0), (10, 1, 0.3), (16, 5, 0.2), (20, 4, -0.02)])
 def test_structured_spectrum_equals_the_dense_hessian(K, k1, rho):
-    from landscape.kernels import evaluate, orthogonal_block
+    from landscape.maths.kernels import evaluate, orthogonal_block
     P = (1 - rho) * np.eye(K) + rho * np.ones((K, K))
     values = F.family_at(K, k1, P)
     assert values is not None

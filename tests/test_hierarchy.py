@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from landscape.config import make_catalog_config
-from landscape.hierarchy import build_hierarchy, embeddings
-from landscape.kernels import evaluate
-from landscape.teachers import teacher_vectors
+from landscape.methods.hierarchy import build_hierarchy, embeddings
+from landscape.maths.kernels import evaluate
+from landscape.maths.teachers import teacher_vectors
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ a plain full-dimensional implementation, and the check values of SCIENCE.md."""
 import numpy as np
 import pytest
 
-from landscape.kernels import evaluate, flow_gradient, teacher_constant
+from landscape.maths.kernels import evaluate, flow_gradient, teacher_constant
 from numerics import fd_hessian
 
 

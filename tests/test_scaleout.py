@@ -19,10 +19,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from landscape import executors
-from landscape.catalog import chunks, find_fixed_points
+from landscape.running import executors
+from landscape.methods.catalog import chunks, find_fixed_points
 from landscape.config import make_catalog_config
-from landscape.descent import DescentOptions
+from landscape.methods.descent import DescentOptions
 from servers import (ROOT, post_callback, start_gunicorn, start_redis, start_workers, stop,
                      view_requests)
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from landscape.settings import Settings, SettingsError, from_env, secret_key
+from landscape.errors import SettingsError
+from landscape.settings import Settings, from_env, secret_key
 from servers import ROOT
 
 

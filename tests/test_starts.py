@@ -1,7 +1,7 @@
 """Starts drawn in reduced coordinates have the law of Gaussian starts in full dimension."""
 import numpy as np
 
-from landscape.starts import draw_start, draw_starts
+from landscape.maths.starts import draw_start, draw_starts
 
 
 def test_start_depends_only_on_seed_and_index():

@@ -4,7 +4,7 @@ from itertools import product
 import numpy as np
 import pytest
 
-from landscape.symmetric import invariant_eigenvalues, orbit_label, orbit_labels
+from landscape.maths.symmetric import invariant_eigenvalues, orbit_label, orbit_labels
 
 
 @pytest.mark.parametrize("sizes, r", [((3, 2), 2), ((4, 1), 2), ((5, 4), 2), ((2, 3), 1),

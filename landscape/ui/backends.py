@@ -163,9 +163,10 @@ def background_manager(settings):
     """The background-callback manager of a deployment."""
     max_age = 1.5 * settings.job_seconds + 60     # a job stops itself at job_seconds
     if settings.redis_url:
-        from ..worker import celery_app
+        from ..running.tasks import celery_app
 
-        return BoundedCeleryManager(celery_app(settings.redis_url), settings.max_jobs, max_age)
+        return BoundedCeleryManager(celery_app(settings.redis_url, settings.visibility_seconds),
+                                    settings.max_jobs, max_age)
     import diskcache
 
     store = diskcache.Cache(os.path.join(settings.cache_dir, "jobs"))

@@ -7,9 +7,10 @@ import json
 
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
-from .. import figures, service
-from ..config import ConfigError
-from ..executors import serial
+from .. import figures
+from ..running import service
+from ..errors import ConfigError, FamilyError
+from ..running.executors import serial
 from . import state
 
 
@@ -63,9 +64,10 @@ def view_flow_config(raw, time, simulate, start):
 REQUEST_SECONDS = 60.0
 
 
-def register(app, cache, manager, job_seconds=300.0):
+def register(app, cache, manager, job_seconds=300.0, executor=serial):
     """Attach all callbacks; ``cache`` is the result cache, ``manager`` the
-    background-callback manager, ``job_seconds`` the time budget of one job."""
+    background-callback manager, ``job_seconds`` the time budget of one job,
+    ``executor`` where a job runs its search."""
     control_inputs = [Input(cid, "value") for cid in state.CONTROL_IDS]
 
     # URL <-> controls, tab, selected point (one callback: the circle is allowed here).
@@ -137,7 +139,8 @@ def register(app, cache, manager, job_seconds=300.0):
             return None, ""
         config = state.catalog_config(raw)
         set_progress(("0", str(config.starts)))
-        result = service.catalog_result(config, cache, progress=service.time_budget(
+        result = service.catalog_result(config, cache, executor=executor,
+                                        progress=service.time_budget(
             job_seconds, lambda done, total: set_progress((str(done), str(total)))))
         set_progress((str(config.starts), str(config.starts)))
         count = len(result["fixed_points"])
@@ -290,7 +293,7 @@ def register(app, cache, manager, job_seconds=300.0):
         if not raw:
             return figures.empty_figure("fix the controls first"), None
         config = state.catalog_config(raw)
-        from ..families import FamilyError, teacher_pattern
+        from ..methods.families import teacher_pattern
         try:
             teacher_pattern(config.teacher.P)
         except FamilyError as exc:
@@ -322,6 +325,7 @@ def register(app, cache, manager, job_seconds=300.0):
             widths = state.hierarchy_widths(text, config)
         except ConfigError as exc:
             return figures.empty_figure(str(exc)), str(exc)
-        result = service.hierarchy_result(config, widths, cache, progress=service.time_budget(
+        result = service.hierarchy_result(config, widths, cache, executor=executor,
+                                          progress=service.time_budget(
             job_seconds, lambda text: set_progress((text,))))
         return figures.hierarchy_figure(result), f"widths {widths}"

@@ -39,7 +39,8 @@ def create_app(settings=None, serving=True):
     cache = backends.RecordingCache(Cache(server, config=backends.cache_config(settings)))
 
     app.layout = layout.layout()
-    callbacks.register(app, cache, manager, job_seconds=settings.job_seconds)
+    callbacks.register(app, cache, manager, job_seconds=settings.job_seconds,
+                       executor=settings.job_executor())
     guard.install(app, settings)
 
     def health():

@@ -12,9 +12,9 @@ import time
 from flask import Flask
 from flask_caching import Cache
 
-from .. import service
-from ..config import ConfigError
-from ..families import FamilyError, teacher_pattern
+from ..running import service
+from ..errors import ConfigError, FamilyError
+from ..methods.families import teacher_pattern
 from ..settings import from_env
 from . import backends, state
 

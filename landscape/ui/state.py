@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from ..config import ConfigError, make_catalog_config, make_flow_config
+from ..config import make_catalog_config, make_flow_config
+from ..errors import ConfigError
 
 # Interactive limits: a shared server must answer promptly.
 UI_MAX_STUDENTS = 20

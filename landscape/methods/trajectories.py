@@ -13,9 +13,9 @@ from scipy.integrate import solve_ivp
 
 from .catalog import identify, snap_parallel
 from .descent import CONVERGED, DEAD, DescentOptions, descend
-from .kernels import evaluate, flow_gradient
-from .starts import draw_starts
-from .teachers import teacher_vectors
+from ..maths.kernels import evaluate, flow_gradient
+from ..maths.starts import draw_starts
+from ..maths.teachers import teacher_vectors
 
 DEAD_LABEL, UNCONVERGED_LABEL = -1, -2
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernels import evaluate, flow_gradient
+from ..maths.kernels import evaluate, flow_gradient
 
 # Bogacki-Shampine 3(2) tableau.
 _A21, _A32 = 0.5, 0.75

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ENGINE_VERSION
-from .config import inf_or_int
+from ..config import inf_or_int
 from .descent import CONVERGED, DEAD, DescentOptions, descend
-from .kernels import evaluate, loss_with_zero_students
-from .spectrum import HessianSpectrum, classify, hessian_spectrum
-from .starts import draw_starts
-from .teachers import teacher_vectors
+from ..maths.kernels import evaluate, loss_with_zero_students
+from ..maths.spectrum import HessianSpectrum, classify, hessian_spectrum
+from ..maths.starts import draw_starts
+from ..maths.teachers import teacher_vectors
+from ..version import ENGINE_VERSION
 
 CHUNK_MIN, CHUNK_MAX = 20, 100
 # Students closer in angle than 1e-3 rad are parallel: near a split point the
@@ -62,6 +62,25 @@ class ChunkResult:
     status: np.ndarray
     grad_norm: np.ndarray
     saddles: list
+
+    def to_json(self):
+        return {
+            "indices": self.indices.tolist(),
+            "students": self.students.tolist(),
+            "status": [str(s) for s in self.status],
+            "grad_norm": [float(g) if np.isfinite(g) else None for g in self.grad_norm],
+            "saddles": [s.tolist() for s in self.saddles],
+        }
+
+    @classmethod
+    def from_json(cls, data, config):
+        return cls(
+            indices=np.array(data["indices"], dtype=int),
+            students=np.array(data["students"], dtype=float).reshape(
+                len(data["indices"]), config.students, config.reduced_dim),
+            status=np.array(data["status"], dtype=object),
+            grad_norm=np.array([np.inf if g is None else g for g in data["grad_norm"]]),
+            saddles=[np.array(s) for s in data["saddles"]])
 
 
 @dataclass
@@ -240,6 +259,12 @@ def run_chunk(config, indices, options=DescentOptions()):
                        grad_norm=grad_norm, saddles=[point for _, point in result.saddles])
 
 
+def run_serially(config, parts, options):
+    """The in-process executor: the chunks one after the other."""
+    for part in parts:
+        yield run_chunk(config, part, options)
+
+
 def find_fixed_points(config, progress=None, options=DescentOptions(), executor=None):
     """The fixed-point catalog of a config.
 
@@ -250,16 +275,14 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
         Called after each chunk with the number of starts done.
     executor : callable or None
         ``executor(config, parts, options)`` yielding chunk results (see
-        ``executors``); default: ``executors.default_executor()``.
+        ``landscape.running.executors``); default: every chunk in this process.
 
     Returns
     -------
     Catalog
     """
-    from .executors import default_executor
-
     began = time.perf_counter()
-    run = executor or default_executor()
+    run = executor or run_serially
     parts = chunks(config.starts, getattr(run, "workers", 1))
     results = []
     done = 0

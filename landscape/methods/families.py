@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import root
 
-from .config import inf_or_int
+from ..config import inf_or_int
+from ..errors import FamilyError
 
 PARAMETERS = ("q_gd", "q_go", "q_bd", "q_bo", "q_gb",
               "m_gd", "m_go", "m_gs", "m_bg", "m_bd", "m_bo")
@@ -31,9 +32,6 @@ TWO_PI = 2 * np.pi
 # |drift| of a solution, and the tolerance of the root finder.
 SOLVE_TOL = 1e-12
 
-
-class FamilyError(ValueError):
-    """The family cannot be set up for this teacher or width."""
 
 
 def teacher_pattern(P):
@@ -372,8 +370,8 @@ def smallest_eigenvalues(W, V, dim, count=4):
     dense for small K and by Lanczos beyond; returns (values, index, method)."""
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    from .kernels import hessian_operator, orthogonal_block
-    from .spectrum import ZERO_TOL, hessian_spectrum
+    from ..maths.kernels import hessian_operator, orthogonal_block
+    from ..maths.spectrum import ZERO_TOL, hessian_spectrum
 
     K, n = W.shape
     if K <= DENSE_MAX:
@@ -524,7 +522,7 @@ def structured_spectrum(values, K, k1, P_pattern):
     -------
     (span_min, orthogonal_min, grad_norm) : floats
     """
-    from .symmetric import invariant_eigenvalues, orbit_labels, representative
+    from ..maths.symmetric import invariant_eigenvalues, orbit_labels, representative
 
     st = _Structure(values, K, k1, P_pattern)
     span = invariant_eigenvalues(
@@ -547,8 +545,8 @@ def member(values, K, k1, P, dim):
     """Classify a solved family member by its full Hessian: dense up to DENSE_MAX
     students, through the symmetry of permuting pairs beyond (any K, same cost).
     |grad L| comes from the engine itself up to ENGINE_CHECK_MAX students."""
-    from .kernels import evaluate
-    from .spectrum import GLOBAL_LOSS, ZERO_TOL
+    from ..maths.kernels import evaluate
+    from ..maths.spectrum import GLOBAL_LOSS, ZERO_TOL
 
     pattern = teacher_pattern(P)
     loss = max(float(family_loss(values, K, k1, pattern)), 0.0)

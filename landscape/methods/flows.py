@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .config import ComputationLimit
-from .kernels import evaluate, loss_with_zero_students
-from .moments import second_moment
+from ..errors import ComputationLimit
+from ..maths.kernels import evaluate, loss_with_zero_students
+from ..maths.moments import second_moment
 
 # Students with a smaller norm are dead: they neither move nor contribute.
 DEAD_NORM = 1e-12
@@ -266,8 +266,8 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
 
 def start_overlaps(config):
     """(Q0, M0) of a FlowConfig: given explicitly, or catalog start ``config.start``."""
-    from .starts import draw_start
-    from .teachers import teacher_vectors
+    from ..maths.starts import draw_start
+    from ..maths.teachers import teacher_vectors
 
     P = config.teacher.P
     if config.init is not None:

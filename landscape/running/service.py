@@ -15,8 +15,9 @@ import time
 
 import numpy as np
 
-from . import ENGINE_VERSION
-from .config import inf_or_int
+from ..config import inf_or_int
+from ..errors import ComputationLimit
+from ..version import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ def time_budget(seconds, progress=None):
     """A progress callback that passes its arguments on to ``progress`` and stops the
     computation with ComputationLimit once ``seconds`` have passed since its creation.
     Computations report progress between chunks, so they stop within one chunk."""
-    from .config import ComputationLimit
 
     deadline = time.monotonic() + seconds
 
@@ -67,7 +67,7 @@ def _cached(cache, kind, payload, compute):
 
 def catalog_result(config, cache=None, progress=None, executor=None):
     """The catalog as JSON, with each entry's representative students (reduced coords)."""
-    from .catalog import find_fixed_points
+    from ..methods.catalog import find_fixed_points
 
     def compute():
         catalog = find_fixed_points(config, progress=progress, executor=executor)
@@ -81,9 +81,9 @@ def catalog_result(config, cache=None, progress=None, executor=None):
 
 def trajectories_result(config, cache=None, points=60, progress=None, executor=None):
     """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
-    from .catalog import find_fixed_points
+    from ..methods.catalog import find_fixed_points
     from .executors import serial
-    from .trajectories import catalog_trajectories
+    from ..methods.trajectories import catalog_trajectories
 
     def compute():
         # serial by default: this runs in a web-server thread, where forking is unsafe
@@ -95,7 +95,7 @@ def trajectories_result(config, cache=None, points=60, progress=None, executor=N
 
 def flow_result(config, cache=None):
     """ODE trajectory (and simulation) of a FlowConfig as JSON."""
-    from .dynamics import run_flow
+    from ..methods.flows import run_flow
 
     def compute():
         trajectory, simulation = run_flow(config)
@@ -111,7 +111,7 @@ def flow_result(config, cache=None):
 
 def families_result(setup, dim, widths, k1s, cache=None):
     """Family members over widths K = M: {"rows": [{"students", k1, loss, kind, ...}]}."""
-    from .families import families
+    from ..methods.families import families
 
     def compute():
         rows = []
@@ -128,14 +128,14 @@ def families_result(setup, dim, widths, k1s, cache=None):
 
 def _pattern_matrix(setup, K):
     """The teacher's P pattern at width K (families vary the width of the teacher)."""
-    from .families import teacher_pattern
+    from ..methods.families import teacher_pattern
 
     p, q = teacher_pattern(setup.P)
     return (p - q) * np.eye(K) + q * np.ones((K, K))
 
 
 def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
-    from .hierarchy import build_hierarchy
+    from ..methods.hierarchy import build_hierarchy
 
     def compute():
         return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
@@ -158,8 +158,8 @@ def loss_surface(catalog_json, index, config, directions="soft", other=None, siz
     -------
     dict with ``a`` (size,), ``b`` (size,), ``loss`` (size, size), ``labels``.
     """
-    from .kernels import evaluate
-    from .teachers import teacher_vectors
+    from ..maths.kernels import evaluate
+    from ..maths.teachers import teacher_vectors
 
     points = catalog_json["fixed_points"]
     W = np.array(points[index]["students"])

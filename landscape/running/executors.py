@@ -3,6 +3,10 @@
 An executor is a callable ``executor(config, parts, options)`` yielding one
 ``ChunkResult`` per part (index range), in any order. Chunk starts depend only on
 (seed, index), so every executor gives the same catalog.
+
+``EXECUTORS`` names them (like ``solve_ivp``'s method table); ``get(name, **options)``
+makes one. The engine never chooses: it runs in process unless given an executor, and
+only the command line, the dashboard and the worker entry pick one from their settings.
 """
 from __future__ import annotations
 
@@ -11,21 +15,32 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 
+from ..errors import ConfigError, ExecutorUnavailable
+from ..methods.catalog import ChunkResult, run_chunk, run_serially
+
+
+def process_context():
+    """The start method of every process this package starts: ``forkserver`` where the
+    platform has it, else ``spawn``. Never a plain ``fork``: a fork copies the locks
+    other threads hold (a web server's, SQLite's, BLAS's) and can deadlock, and macOS
+    and Jupyter do not support it safely."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # Children fork from a server that has imported the engine once.
+        context.set_forkserver_preload(["landscape.methods.catalog"])
+    return context
+
 
 def _single_threaded_blas():
-    """Pool initializer: one BLAS thread per worker. Forked workers that inherit a
+    """Pool initializer: one BLAS thread per worker. Workers that each run a
     multi-threaded OpenBLAS pool oversubscribe the cores (measured: 20x slower)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
 
 
-def serial(config, parts, options):
-    """Run the chunks one after the other in this process."""
-    from .catalog import run_chunk
-
-    for part in parts:
-        yield run_chunk(config, part, options)
+serial = run_serially
 
 
 def processes(workers=None):
@@ -33,13 +48,11 @@ def processes(workers=None):
     workers = workers or os.cpu_count() or 1
 
     def run(config, parts, options):
-        from .catalog import run_chunk
-
         if workers < 2 or len(parts) < 2:
             yield from serial(config, parts, options)
             return
         pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
-                                   mp_context=multiprocessing.get_context("fork"),
+                                   mp_context=process_context(),
                                    initializer=_single_threaded_blas)
         try:
             futures = [pool.submit(partial(run_chunk, config, part, options)) for part in parts]
@@ -54,28 +67,22 @@ def processes(workers=None):
     return run
 
 
-class ExecutorUnavailable(RuntimeError):
-    """The chosen executor cannot run chunks (no Redis, no worker)."""
-
-
-def celery(timeout=3600.0, seen_workers=None, url=None):
+def celery(url=None, timeout=3600.0, seen_workers=None):
     """An executor sending chunks to Celery workers (``landscape.worker``) on Redis ``url``
-    (default ``REDIS_URL``).
+    (default ``tasks.DEFAULT_REDIS_URL``).
 
     Refuses at once, with a message, when Redis or every worker is unreachable; a chunk
     whose worker dies is redelivered to another one. ``seen_workers``, if a set,
     collects the names of the workers that ran chunks.
     """
     def run(config, parts, options):
-        import numpy as np
         from kombu.exceptions import OperationalError
 
-        from .catalog import ChunkResult
-        from .worker import CHUNK_TASK, DEFAULT_REDIS_URL, celery_app
+        from .tasks import CHUNK_TASK, DEFAULT_REDIS_URL, celery_app
 
         if options != type(options)():
             raise ValueError("Celery workers run the default descent options")
-        where = url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+        where = url or DEFAULT_REDIS_URL
         app = celery_app(where)
         try:
             # limit=1: one answer is enough (without it, ping waits out the timeout).
@@ -92,14 +99,7 @@ def celery(timeout=3600.0, seen_workers=None, url=None):
                 data = task.get(timeout=timeout)
                 if seen_workers is not None:
                     seen_workers.add(data["worker"])
-                yield ChunkResult(
-                    indices=np.array(data["indices"], dtype=int),
-                    students=np.array(data["students"], dtype=float).reshape(
-                        len(data["indices"]), config.students, config.reduced_dim),
-                    status=np.array(data["status"], dtype=object),
-                    grad_norm=np.array([np.inf if g is None else g
-                                        for g in data["grad_norm"]]),
-                    saddles=[np.array(s) for s in data["saddles"]])
+                yield ChunkResult.from_json(data, config)
         finally:
             for task in pending:       # stopped early (error, cancel): drop what is left
                 if not task.ready():
@@ -108,19 +108,23 @@ def celery(timeout=3600.0, seen_workers=None, url=None):
     return run
 
 
-def default_executor():
-    """Celery workers when REDIS_URL is set (or LANDSCAPE_EXECUTOR=celery), unless
-    LANDSCAPE_EXECUTOR=local; else local processes on every core (LANDSCAPE_WORKERS=1
-    stays in one process). Inside a daemonic process (a Celery pool process), which
-    may not start children, chunks run one after the other."""
-    choice = os.environ.get("LANDSCAPE_EXECUTOR", "").lower()
-    if choice == "celery" or (choice != "local" and os.environ.get("REDIS_URL")):
-        return celery()
-    if multiprocessing.current_process().daemon:
+def local(workers=None):
+    """Local processes on every core (``workers``: how many); in one process inside a
+    daemonic process (a Celery pool process), which may not start children."""
+    if multiprocessing.current_process().daemon or workers == 1:
         return serial
-    return processes(int(os.environ.get("LANDSCAPE_WORKERS", "0")) or None)
+    return processes(workers)
 
 
-def by_name(name=None):
-    """The executor for ``--executor``: "local", "celery", or None for the default."""
-    return {"celery": celery, "local": processes}.get(name, default_executor)()
+EXECUTORS = {"serial": lambda: serial, "local": local, "celery": celery}
+
+
+def get(name="serial", **options):
+    """The executor registered as ``name`` ("serial", "local" or "celery"), made with
+    ``options`` (``workers`` for local; ``url``, ``timeout`` for celery); an executor
+    callable is passed through."""
+    if callable(name):
+        return name
+    if name not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return EXECUTORS[name](**options)

@@ -23,9 +23,9 @@ import numpy as np
 
 from .catalog import CatalogBuilder, find_fixed_points
 from .descent import DescentOptions, descend
-from .kernels import evaluate
-from .spectrum import ZERO_TOL
-from .teachers import teacher_vectors
+from ..maths.kernels import evaluate
+from ..maths.spectrum import ZERO_TOL
+from ..maths.teachers import teacher_vectors
 
 SPLIT_RATIOS = (0.5, 0.25)
 NUDGE = 1e-3            # relative size of the push off an embedded point
