@@ -11,7 +11,8 @@ and scipy only.
 """
 from .version import ENGINE_VERSION, __version__
 
-_FRONT_DOOR = ("find_fixed_points", "flow", "families", "hierarchy", "dashboard")
+_FRONT_DOOR = ("find_fixed_points", "flow", "families", "hierarchy", "dashboard",
+               "Catalog", "Flow", "Families", "Hierarchy")
 
 __all__ = ["ENGINE_VERSION", "__version__", *_FRONT_DOOR]
 

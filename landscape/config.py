@@ -31,6 +31,12 @@ MAX_RUNS = 1000
 MAX_SIM_WORK = 5 * 10**10
 MAX_INIT_BYTES = 1 << 20
 
+# Limits of the families command: the families need only the teachers' pattern, so
+# teachers wider than MAX_WRITTEN_TEACHERS are read at a small width.
+MAX_FAMILY_WIDTH = 100000
+MAX_WRITTEN_TEACHERS = 2000
+DEFAULT_FAMILIES = 8
+
 INF = math.inf
 
 
@@ -142,6 +148,13 @@ class CatalogConfig(_StartDrawing):
             "init_dim": self.init_dim,
         }
 
+    @classmethod
+    def from_dict(cls, data):
+        """The config of ``to_dict``'s output, validated again (it may come from a file,
+        a queue or a cache)."""
+        return make_catalog_config(**{key: data[key] for key in (
+            "students", "teachers", "teacher", "dim", "starts", "seed", "init_dim")})
+
 
 def _problem(students, teachers, teacher, dim, max_students, max_teachers):
     """(K, M, teacher setup, d), validated; what every config is made of."""
@@ -174,6 +187,25 @@ def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
             f"init-dim must be at least the rank of P ({setup.rank}), got {init_dim}")
     return CatalogConfig(students=K, teacher=setup, dim=d, starts=S, seed=seed,
                          init_dim=init_dim)
+
+
+MAX_WIDTHS = 8
+
+
+def make_hierarchy_config(teachers, widths, teacher="orthonormal", dim="inf", starts=200,
+                          seed=0, init_dim=1000):
+    """Validate raw values into (a CatalogConfig at the smallest width, sorted widths)."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
+        raise ConfigError("widths must be a list of student widths")
+    if not 1 <= len(widths) <= MAX_WIDTHS:
+        raise ConfigError(f"between 1 and {MAX_WIDTHS} widths, got {len(widths)}")
+    parsed = [parse_int("widths", w, 1, MAX_STUDENTS) for w in widths]
+    if len(set(parsed)) != len(parsed):
+        raise ConfigError("widths must be distinct")
+    parsed.sort()
+    config = make_catalog_config(students=parsed[0], teachers=teachers, teacher=teacher,
+                                 dim=dim, starts=starts, seed=seed, init_dim=init_dim)
+    return config, tuple(parsed)
 
 
 @dataclass(frozen=True)
@@ -227,6 +259,13 @@ class FlowConfig(_StartDrawing):
             out.update(simulate=self.simulate_dim, runs=self.runs)
         return out
 
+    @classmethod
+    def from_dict(cls, data):
+        """The config of ``to_dict``'s output, validated again."""
+        keys = ("students", "teachers", "teacher", "dim", "lr", "time", "points", "seed",
+                "init_dim", "init", "simulate", "runs", "start")
+        return make_flow_config(**{key: data[key] for key in keys if key in data})
+
 
 def _matrix(name, rows, shape, source):
     if (not isinstance(rows, list) or not all(isinstance(r, list) for r in rows)
@@ -269,15 +308,23 @@ def _read_init(path, K, P):
     data = read_json_file(path, source, ConfigError, MAX_INIT_BYTES)
     if not isinstance(data, dict) or "Q" not in data or "M" not in data:
         raise ConfigError(f'{source}: expected a JSON object {{"Q": [[...]], "M": [[...]]}}')
-    Q = _matrix("Q", data["Q"], (K, K), source)
-    M = _matrix("M", data["M"], (K, P.shape[0]), source)
+    return _overlaps(data["Q"], data["M"], K, P, source)
+
+
+def _overlaps(Q, M, K, P, source):
+    as_lists = lambda a: a.tolist() if isinstance(a, np.ndarray) else [list(r) for r in a]
+    Q = _matrix("Q", as_lists(Q), (K, K), source)
+    M = _matrix("M", as_lists(M), (K, P.shape[0]), source)
     return validate_overlaps(Q, M, P, source)
 
 
 def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal", dim="inf",
                      seed=0, init_dim=1000, init=None, simulate=None, runs=1, start=0,
                      max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
-    """Validate raw values into a ``FlowConfig`` (``init`` is a path to JSON or None)."""
+    """Validate raw values into a ``FlowConfig``.
+
+    ``init`` is None (start at catalog start ``start``), a path to a JSON file
+    ``{"Q": [[...]], "M": [[...]]}``, or such a dict or a (Q, M) pair."""
     K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
     lr = parse_float("lr", lr, 0.0, MAX_LR)
     T = parse_float("time", time, 0.0, MAX_TIME, low_open=True)
@@ -286,7 +333,13 @@ def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal"
     init_dim = parse_int("init-dim", init_dim, 1, MAX_INIT_DIM)
     if d == INF and init_dim < setup.rank:
         raise ConfigError(f"init-dim must be at least the rank of P ({setup.rank}), got {init_dim}")
-    overlaps = _read_init(str(init), K, setup.P) if init is not None else None
+    if init is None:
+        overlaps = None
+    elif isinstance(init, (dict, tuple, list)):
+        Q, Mo = (init["Q"], init["M"]) if isinstance(init, dict) else init
+        overlaps = _overlaps(Q, Mo, K, setup.P, "init")
+    else:
+        overlaps = _read_init(str(init), K, setup.P)
     sim_dim, R = None, 1
     if simulate is not None:
         if lr == 0:
@@ -301,3 +354,65 @@ def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal"
     return FlowConfig(students=K, teacher=setup, dim=d, lr=lr, time=T, points=points,
                       seed=seed, init_dim=init_dim, init=overlaps, simulate_dim=sim_dim, runs=R,
                       start=start)
+
+
+@dataclass(frozen=True)
+class FamiliesConfig:
+    """What defines the families of critical points at one width K = M.
+
+    Attributes
+    ----------
+    students : int
+        K = M.
+    teacher : TeacherSetup
+        Written out at width M, or at width 3 when M > MAX_WRITTEN_TEACHERS (only
+        its pattern (p, p') is used then).
+    dim : int or math.inf
+    k1 : tuple of int
+        The families to solve.
+    onset : bool
+        Also find the width from which each family stays a minimum.
+    """
+
+    students: int
+    teacher: TeacherSetup
+    dim: float
+    k1: tuple
+    onset: bool = False
+
+    @property
+    def teachers(self):
+        return self.students
+
+    def to_dict(self):
+        return {"students": self.students, "teachers": self.students,
+                "teacher": self.teacher.to_json(), "dim": inf_or_int(self.dim),
+                "k1": list(self.k1), "onset": self.onset}
+
+    @classmethod
+    def from_dict(cls, data):
+        return make_families_config(data["students"], data["teachers"], data["teacher"],
+                                    data["dim"], data["k1"], data.get("onset", False))
+
+
+def make_families_config(students, teachers, teacher="orthonormal", dim="inf", k1=None,
+                         onset=False):
+    """Validate raw values into a ``FamiliesConfig`` (``k1`` None: 0..min(K, 8))."""
+    K = parse_int("students", students, 1, MAX_FAMILY_WIDTH)
+    M = parse_int("teachers", teachers, 1, MAX_FAMILY_WIDTH)
+    if K != M:
+        raise ConfigError(f"families need K = M, got students {K} and teachers {M}")
+    if M <= MAX_WRITTEN_TEACHERS:
+        setup = parse_teacher(teacher, M, error=ConfigError)
+    elif not (isinstance(teacher, str)
+              and teacher.strip().lower().startswith(("orthonormal", "correlated:"))):
+        raise ConfigError(f"for more than {MAX_WRITTEN_TEACHERS} teachers, families take "
+                          f"orthonormal or correlated:RHO")
+    else:
+        setup = parse_teacher(teacher, 3, error=ConfigError)
+    d = parse_dim(dim, 1)
+    if d < K:
+        raise ConfigError(f"dim must be at least K = {K} for families, got {d}")
+    k1s = (tuple(parse_int("k1", k, 0, K) for k in k1) if k1
+           else tuple(range(0, min(K, DEFAULT_FAMILIES) + 1)))
+    return FamiliesConfig(students=K, teacher=setup, dim=d, k1=k1s, onset=bool(onset))

@@ -83,6 +83,16 @@ class HessianSpectrum:
             },
         }
 
+    @classmethod
+    def from_json(cls, data):
+        orth = data["orthogonal"]
+        mult = orth["multiplicity"]
+        return cls(np.array(data["span"]["eigenvalues"], dtype=float),
+                   np.array(data["span"]["multiplicities"], dtype=int),
+                   np.array(orth["eigenvalues"], dtype=float),
+                   np.array(orth["multiplicities"], dtype=int),
+                   math.inf if mult == "inf" else int(mult))
+
 
 def group_eigenvalues(values, tol=GROUP_TOL):
     """Distinct values (means of runs closer than tol) and their multiplicities."""

@@ -20,13 +20,14 @@ Identification rule (documented in the README):
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import inf_or_int
+from ..config import CatalogConfig, inf_or_int
 from .descent import CONVERGED, DEAD, DescentOptions, descend
 from ..maths.kernels import evaluate, loss_with_zero_students
 from ..maths.spectrum import HessianSpectrum, classify, hessian_spectrum
@@ -133,6 +134,35 @@ class FixedPoint:
     def min_eigenvalue(self):
         return self.spectrum.min_eigenvalue
 
+    def to_json(self, starts):
+        return {
+            "loss": self.loss,
+            "kind": self.kind,
+            "index": inf_or_int(self.index),
+            "flat": inf_or_int(self.flat),
+            "min_eigenvalue": self.min_eigenvalue,
+            "hits": self.hits,
+            "fraction": self.hits / starts,
+            "visits": self.visits,
+            "source": self.source,
+            "embedding_hits": self.embedding_hits,
+            "grad_norm": self.grad_norm,
+            "Q": self.Q.tolist(),
+            "M": self.M.tolist(),
+            "students": self.students.tolist(),
+            "hessian": self.spectrum.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(loss=data["loss"], kind=data["kind"],
+                   spectrum=HessianSpectrum.from_json(data["hessian"]), hits=data["hits"],
+                   visits=data["visits"], grad_norm=data["grad_norm"],
+                   students=np.array(data["students"], dtype=float),
+                   Q=np.array(data["Q"], dtype=float), M=np.array(data["M"], dtype=float),
+                   embedding_hits=data.get("embedding_hits", 0),
+                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
+
 
 @dataclass
 class DeadPoint:
@@ -158,6 +188,20 @@ class DeadPoint:
     M: np.ndarray
     signature: np.ndarray = field(repr=False, default=None)
     embedding_hits: int = 0
+
+    def to_json(self, starts):
+        return {"loss": self.loss, "reason": "dead_student", "dead": self.dead,
+                "hits": self.hits, "fraction": self.hits / starts,
+                "embedding_hits": self.embedding_hits, "grad_norm": self.grad_norm,
+                "Q": self.Q.tolist(), "M": self.M.tolist()}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(loss=data["loss"], dead=data["dead"], hits=data["hits"],
+                   grad_norm=data["grad_norm"], Q=np.array(data["Q"], dtype=float),
+                   M=np.array(data["M"], dtype=float),
+                   embedding_hits=data.get("embedding_hits", 0),
+                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
 
 
 @dataclass
@@ -190,6 +234,7 @@ class Catalog:
         return hits / self.config.starts
 
     def to_json(self):
+        """The command line's JSON (documented in the README)."""
         starts = self.config.starts
         return {
             "config": self.config.to_dict(),
@@ -197,35 +242,51 @@ class Catalog:
             "seconds": round(self.seconds, 4),
             "unconverged": self.unconverged,
             "global_fraction": self.global_fraction,
-            "fixed_points": [_point_json(p, starts) for p in self.fixed_points],
+            "fixed_points": [p.to_json(starts) for p in self.fixed_points],
             "nondifferentiable": {
                 "count": sum(p.hits for p in self.dead_points),
-                "points": [{
-                    "loss": p.loss, "reason": "dead_student", "dead": p.dead,
-                    "hits": p.hits, "fraction": p.hits / starts,
-                    "grad_norm": p.grad_norm, "Q": p.Q.tolist(), "M": p.M.tolist(),
-                } for p in self.dead_points],
+                "points": [p.to_json(starts) for p in self.dead_points],
             },
         }
 
+    @classmethod
+    def from_json(cls, data):
+        """The catalog of ``to_json``'s output (its config validated again)."""
+        if data.get("engine_version") != ENGINE_VERSION:
+            raise ValueError(f"a catalog of engine version {data.get('engine_version')!r} "
+                             f"cannot be read by engine version {ENGINE_VERSION}")
+        return cls(config=CatalogConfig.from_dict(data["config"]),
+                   fixed_points=[FixedPoint.from_json(p) for p in data["fixed_points"]],
+                   dead_points=[DeadPoint.from_json(p)
+                                for p in data["nondifferentiable"]["points"]],
+                   unconverged=data["unconverged"], seconds=data["seconds"])
 
-def _point_json(p, starts):
-    return {
-        "loss": p.loss,
-        "kind": p.kind,
-        "index": inf_or_int(p.index),
-        "flat": inf_or_int(p.flat),
-        "min_eigenvalue": p.min_eigenvalue,
-        "hits": p.hits,
-        "fraction": p.hits / starts,
-        "visits": p.visits,
-        "source": p.source,
-        "embedding_hits": p.embedding_hits,
-        "grad_norm": p.grad_norm,
-        "Q": p.Q.tolist(),
-        "M": p.M.tolist(),
-        "hessian": p.spectrum.to_json(),
-    }
+    def summary(self):
+        """A plain-text table of the entries (what the command line prints)."""
+        c = self.config
+        lines = [
+            f"K={c.students} M={c.teachers} teacher={c.teacher.spec} d={inf_or_int(c.dim)}"
+            f" starts={c.starts} seed={c.seed}"
+            + (f" init-dim={c.init_dim}" if c.dim == math.inf else ""),
+            f"{len(self.fixed_points)} fixed points, global fraction "
+            f"{self.global_fraction:.3f}, unconverged {self.unconverged}, dead-student "
+            f"endpoints {sum(p.hits for p in self.dead_points)}, {self.seconds:.2f} s",
+            "",
+            f"{'#':>3} {'loss':>12} {'kind':<15} {'index':>5} {'flat':>5} {'min eig':>11} "
+            f"{'hits':>6} {'share':>7} {'visits':>6}",
+        ]
+        for i, p in enumerate(self.fixed_points):
+            lines.append(
+                f"{i:>3} {p.loss:>12.6g} {p.kind:<15} {inf_or_int(p.index):>5} "
+                f"{inf_or_int(p.flat):>5} {p.min_eigenvalue:>11.4g} {p.hits:>6} "
+                f"{100 * p.hits / c.starts:>6.1f}% {p.visits:>6}")
+        if self.dead_points:
+            lines += ["", "endpoints with dead (zero) students, where the loss is not "
+                          "differentiable:"]
+        for p in self.dead_points:
+            lines.append(f"  - loss {p.loss:.6g}, {p.dead} dead, {p.hits} hits "
+                         f"({100 * p.hits / c.starts:.1f}%)")
+        return "\n".join(lines) + "\n"
 
 
 def chunks(starts, workers=1):
@@ -271,8 +332,9 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
     Parameters
     ----------
     config : CatalogConfig
-    progress : callable(done, total) or None
-        Called after each chunk with the number of starts done.
+    progress : callable(done, total, stage) or None
+        Called after each chunk with the number of starts done (stage "starts"); it
+        may raise to stop the search.
     executor : callable or None
         ``executor(config, parts, options)`` yielding chunk results (see
         ``landscape.running.executors``); default: every chunk in this process.
@@ -293,7 +355,7 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
             results.append(result)
             done += len(result.indices)
             if progress is not None:
-                progress(done, config.starts)
+                progress(done, config.starts, "starts")
     # Assemble in start order, so the catalog does not depend on where chunks ran.
     results.sort(key=lambda r: int(r.indices[0]) if len(r.indices) else 0)
     catalog = assemble(config, results)

@@ -18,13 +18,14 @@ same for K = 6 and K = 10^6.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import root
 
-from ..config import inf_or_int
+from ..config import FamiliesConfig, inf_or_int
 from ..errors import FamilyError
+from ..version import ENGINE_VERSION
 
 PARAMETERS = ("q_gd", "q_go", "q_bd", "q_bo", "q_gb",
               "m_gd", "m_go", "m_gs", "m_bg", "m_bd", "m_bo")
@@ -654,3 +655,71 @@ def onset(k1, P_pattern, dim=np.inf):
             break
         first = K
     return first
+
+
+@dataclass
+class FamiliesResult:
+    """The family members of a FamiliesConfig.
+
+    Attributes
+    ----------
+    config : FamiliesConfig
+    members : list of FamilyMember
+    onsets : dict of int to (int or None)
+        Per k1, the width from which the family stays a minimum (when asked for).
+    """
+
+    config: object
+    members: list
+    onsets: dict = field(default_factory=dict)
+
+    def to_json(self):
+        """The command line's JSON (documented in the README)."""
+        rows = []
+        for m in self.members:
+            row = m.to_json()
+            if self.config.onset:
+                row["onset"] = self.onsets[m.k1]
+            rows.append(row)
+        return {"config": self.config.to_dict(), "engine_version": ENGINE_VERSION,
+                "families": rows}
+
+    @classmethod
+    def from_json(cls, data):
+        config = FamiliesConfig.from_dict(data["config"])
+        members = [FamilyMember(
+            k1=r["k1"], students=config.students, parameters=r["parameters"], loss=r["loss"],
+            kind=r["kind"], min_eigenvalue=r["min_eigenvalue"],
+            index=None if r["index"] is None else (np.inf if r["index"] == "inf" else r["index"]),
+            grad_norm=r["grad_norm"], drift_norm=r["drift_norm"]) for r in data["families"]]
+        onsets = {r["k1"]: r["onset"] for r in data["families"] if "onset" in r}
+        return cls(config=config, members=members, onsets=onsets)
+
+    def summary(self):
+        """A plain-text table (what the command line prints)."""
+        onset = self.config.onset
+        lines = [f"{'k1':>3} {'loss':>12} {'kind':<15} {'min eig':>11} {'grad norm':>10}"
+                 + (f" {'onset':>6}" if onset else "")]
+        for m in self.members:
+            eig = "-" if m.min_eigenvalue is None else f"{m.min_eigenvalue:.4g}"
+            grad = "-" if m.grad_norm is None else f"{m.grad_norm:.1e}"
+            lines.append(f"{m.k1:>3} {m.loss:>12.6g} {m.kind:<15} {eig:>11} {grad:>10}"
+                         + (f" {str(self.onsets[m.k1]):>6}" if onset else ""))
+        return "\n".join(lines) + "\n"
+
+
+def compute_families(config):
+    """The families of a FamiliesConfig (and their onsets when asked for).
+
+    Returns
+    -------
+    FamiliesResult
+    """
+    K = config.students
+    pattern = teacher_pattern(config.teacher.P)
+    written = config.teacher.size == K
+    members = families(K, config.teacher.P if written else pattern, config.dim,
+                       list(config.k1))
+    onsets = ({m.k1: onset(m.k1, pattern, config.dim) for m in members}
+              if config.onset else {})
+    return FamiliesResult(config=config, members=members, onsets=onsets)

@@ -10,14 +10,19 @@ Omega = [[Q, M], [M^T, P]] realised by an eigendecomposition, so singular Omega
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ..config import FlowConfig
 from ..errors import ComputationLimit
 from ..maths.kernels import evaluate, loss_with_zero_students
 from ..maths.moments import second_moment
+from ..maths.starts import draw_start
+from ..maths.teachers import teacher_vectors
+from ..version import ENGINE_VERSION
 
 # Students with a smaller norm are dead: they neither move nor contribute.
 DEAD_NORM = 1e-12
@@ -266,9 +271,6 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
 
 def start_overlaps(config):
     """(Q0, M0) of a FlowConfig: given explicitly, or catalog start ``config.start``."""
-    from ..maths.starts import draw_start
-    from ..maths.teachers import teacher_vectors
-
     P = config.teacher.P
     if config.init is not None:
         return np.array(config.init[0]), np.array(config.init[1])
@@ -279,14 +281,77 @@ def start_overlaps(config):
     return W @ W.T, W @ V.T
 
 
+@dataclass
+class FlowResult:
+    """A trajectory of a FlowConfig, and its simulation if one was asked for.
+
+    Attributes
+    ----------
+    config : FlowConfig
+    trajectory : Trajectory
+    simulation : Simulation or None
+    seconds : float
+    """
+
+    config: object
+    trajectory: Trajectory
+    simulation: Simulation = None
+    seconds: float = 0.0
+
+    def to_json(self):
+        """The command line's JSON (documented in the README)."""
+        out = {"config": self.config.to_dict(), "engine_version": ENGINE_VERSION,
+               "seconds": round(self.seconds, 4), **self.trajectory.to_json()}
+        if self.simulation is not None:
+            out["simulation"] = self.simulation.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        """The result of ``to_json``'s output. A simulation comes back as its run
+        means (``to_json`` keeps no single runs): Q and M of shape (1, T, ...)."""
+        if data.get("engine_version") != ENGINE_VERSION:
+            raise ValueError(f"a flow of engine version {data.get('engine_version')!r} "
+                             f"cannot be read by engine version {ENGINE_VERSION}")
+        trajectory = Trajectory(t=np.array(data["t"]), Q=np.array(data["Q"]),
+                                M=np.array(data["M"]), loss=np.array(data["loss"]),
+                                diverged_at=data.get("diverged_at"))
+        simulation = None
+        if "simulation" in data:
+            s = data["simulation"]
+            simulation = Simulation(dim=s["dim"], t=np.array(s["t"]),
+                                    Q=np.array(s["Q_mean"])[None], M=np.array(s["M_mean"])[None],
+                                    loss=np.array(s["loss_mean"])[None],
+                                    diverged_at=s.get("diverged_at"))
+        return cls(config=FlowConfig.from_dict(data["config"]), trajectory=trajectory,
+                   simulation=simulation, seconds=data["seconds"])
+
+    def summary(self):
+        """A plain-text table along the trajectory (what the command line prints)."""
+        trajectory, simulation = self.trajectory, self.simulation
+        lines = [f"{'t':>10} {'loss':>12} {'mean diag Q':>12} {'max M':>9}"
+                 + (f" {'sim loss':>12}" if simulation is not None else "")]
+        for i, t in enumerate(trajectory.t):
+            row = (f"{t:>10.4g} {trajectory.loss[i]:>12.6g} "
+                   f"{np.mean(np.diag(trajectory.Q[i])):>12.6g} {trajectory.M[i].max():>9.4f}")
+            if simulation is not None and i < simulation.t.size:
+                row += f" {simulation.loss[:, i].mean():>12.6g}"
+            lines.append(row)
+        for name, result in (("ODE", trajectory), ("simulation", simulation)):
+            if result is not None and result.diverged_at is not None:
+                lines.append(f"{name} diverged at t = {result.diverged_at:.4g} "
+                             "(learning rate too large for this width)")
+        return "\n".join(lines) + f"\n({self.seconds:.2f} s)\n"
+
+
 def run_flow(config):
     """Trajectory (and simulation, if asked for) of a FlowConfig.
 
     Returns
     -------
-    trajectory : Trajectory
-    simulation : Simulation or None
+    FlowResult
     """
+    began = time.perf_counter()
     P = config.teacher.P
     Q0, M0 = start_overlaps(config)
     times = np.linspace(0.0, config.time, config.points + 1)
@@ -295,4 +360,5 @@ def run_flow(config):
     if config.simulate_dim is not None:
         simulation = simulate_sgd(Q0, M0, P, config.lr, config.simulate_dim, config.runs,
                                   times, seed=config.seed)
-    return trajectory, simulation
+    return FlowResult(config=config, trajectory=trajectory, simulation=simulation,
+                      seconds=time.perf_counter() - began)

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import CatalogBuilder, find_fixed_points
+from ..config import inf_or_int
+from .catalog import Catalog, CatalogBuilder, find_fixed_points
 from .descent import DescentOptions, descend
 from ..maths.kernels import evaluate
 from ..maths.spectrum import ZERO_TOL
 from ..maths.teachers import teacher_vectors
+from ..version import ENGINE_VERSION
 
 SPLIT_RATIOS = (0.5, 0.25)
 NUDGE = 1e-3            # relative size of the push off an embedded point
@@ -67,6 +69,7 @@ class Hierarchy:
 
     def to_json(self):
         return {
+            "engine_version": ENGINE_VERSION,
             "levels": [{"students": level.students,
                         "global_fraction": level.catalog.global_fraction,
                         **{k: v for k, v in level.catalog.to_json().items()
@@ -75,6 +78,36 @@ class Hierarchy:
                        for level in self.levels],
             "links": self.links,
         }
+
+    @classmethod
+    def from_json(cls, data):
+        """The hierarchy of ``to_json``'s output."""
+        levels = []
+        for level in data["levels"]:
+            catalog = {"engine_version": data.get("engine_version", ENGINE_VERSION),
+                       "global_fraction": level["global_fraction"], **level}
+            levels.append(Level(Catalog.from_json(catalog)))
+        return cls(levels=levels, links=data["links"])
+
+    def summary(self):
+        """Plain text: each level's entries, then the links (what the command line prints)."""
+        lines = []
+        for level in self.levels:
+            lines.append(f"width {level.students}: global fraction "
+                         f"{level.catalog.global_fraction:.3f}")
+            for i, p in enumerate(level.catalog.fixed_points):
+                lines.append(
+                    f"  {i:>3} loss {p.loss:<12.6g} {p.kind:<15} "
+                    f"index {inf_or_int(p.index):>4} flat {inf_or_int(p.flat):>4}  "
+                    f"hits {p.hits:>5}  embedding hits {p.embedding_hits:>4}  ({p.source})")
+        lines.append("links:")
+        for link in self.links:
+            to = link["to"]
+            dead = " (dead student)" if to.get("nondifferentiable") else ""
+            lines.append(f"  {link['from']['students']}#{link['from']['index']} -> "
+                         f"{to['students']}#{to['index']}{dead}  {link['relation']} "
+                         f"x{link['count']}")
+        return "\n".join(lines) + "\n"
 
 
 def embeddings(W, V, rng):
@@ -128,8 +161,9 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions(), exe
         Teacher, dim, starts, seed and init_dim; its ``students`` is ignored.
     widths : sequence of int
         Distinct widths; sorted here.
-    progress : callable(str) or None
-        Told what is being computed, after every chunk of starts; it may raise to stop.
+    progress : callable(done, total, stage) or None
+        After every chunk of starts (stage "catalog at width K") and every embedded
+        point (stage "embedding search K -> K + 1"); it may raise to stop.
     executor : callable or None
         Where the catalogs' chunks run (see ``catalog.find_fixed_points``).
 
@@ -141,18 +175,14 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions(), exe
     rng = np.random.default_rng([config.seed, 7919])
     levels, links = [], []
     for K in widths:
-        if progress:
-            progress(f"catalog at width {K}")
         level_config = dataclasses.replace(config, students=K)
-        starts_done = (lambda done, total, K=K: progress(
-            f"catalog at width {K}: {done}/{total} starts")) if progress else None
+        starts_done = (lambda done, total, _, K=K: progress(
+            done, total, f"catalog at width {K}")) if progress else None
         levels.append(Level(find_fixed_points(level_config, options=options,
                                               progress=starts_done, executor=executor)))
     for lower, upper in zip(levels, levels[1:]):
         if upper.students != lower.students + 1:
             continue
-        if progress:
-            progress(f"embedding search {lower.students} -> {upper.students}")
         up_config = upper.catalog.config
         n_low, n_up = lower.catalog.config.reduced_dim, up_config.reduced_dim
         V = teacher_vectors(up_config.teacher.P, n_up)
@@ -162,8 +192,8 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions(), exe
             if not (point.index == 0 or point.index == 1):
                 continue
             if progress:
-                progress(f"embedding search {lower.students} -> {upper.students}: "
-                         f"point {i + 1} of {len(lower.catalog.fixed_points)}")
+                progress(i, len(lower.catalog.fixed_points),
+                         f"embedding search {lower.students} -> {upper.students}")
             W = np.zeros((lower.students, n_up))
             W[:, :n_low] = point.students
             for relation, embedded in embeddings(W, V, rng):

@@ -17,6 +17,12 @@ import numpy as np
 
 from ..config import inf_or_int
 from ..errors import ComputationLimit
+from ..methods import surfaces
+from ..methods.catalog import Catalog, find_fixed_points
+from ..methods.families import families, pattern_matrix, teacher_pattern
+from ..methods.flows import run_flow
+from ..methods.hierarchy import build_hierarchy
+from ..methods.trajectories import catalog_trajectories
 from ..version import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
@@ -66,28 +72,19 @@ def _cached(cache, kind, payload, compute):
 
 
 def catalog_result(config, cache=None, progress=None, executor=None):
-    """The catalog as JSON, with each entry's representative students (reduced coords)."""
-    from ..methods.catalog import find_fixed_points
-
+    """The catalog as JSON (``Catalog.to_json``), cached."""
     def compute():
-        catalog = find_fixed_points(config, progress=progress, executor=executor)
-        out = catalog.to_json()
-        for entry, point in zip(out["fixed_points"], catalog.fixed_points):
-            entry["students"] = point.students.tolist()
-        return out
+        return find_fixed_points(config, progress=progress, executor=executor).to_json()
 
     return _cached(cache, "catalog", config.to_dict(), compute)
 
 
 def trajectories_result(config, cache=None, points=60, progress=None, executor=None):
-    """Flows from every catalog start (float32 data as lists), labelled by endpoint."""
-    from ..methods.catalog import find_fixed_points
-    from .executors import serial
-    from ..methods.trajectories import catalog_trajectories
+    """Flows from every catalog start (float32 data as lists), labelled by endpoint.
 
+    The catalog is read back from the cache (computed first if it is not there)."""
     def compute():
-        # serial by default: this runs in a web-server thread, where forking is unsafe
-        catalog = find_fixed_points(config, executor=executor or serial, progress=progress)
+        catalog = Catalog.from_json(catalog_result(config, cache, progress, executor))
         return catalog_trajectories(catalog, points=points).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
@@ -95,15 +92,12 @@ def trajectories_result(config, cache=None, points=60, progress=None, executor=N
 
 def flow_result(config, cache=None):
     """ODE trajectory (and simulation) of a FlowConfig as JSON."""
-    from ..methods.flows import run_flow
-
     def compute():
-        trajectory, simulation = run_flow(config)
-        out = trajectory.to_json()
-        if simulation is not None:
-            out["simulation"] = simulation.to_json()
-            out["simulation"]["Q_std"] = simulation.Q.std(0).tolist()
-            out["simulation"]["loss_std"] = simulation.loss.std(0).tolist()
+        result = run_flow(config)
+        out = result.to_json()
+        if result.simulation is not None:
+            out["simulation"]["Q_std"] = result.simulation.Q.std(0).tolist()
+            out["simulation"]["loss_std"] = result.simulation.loss.std(0).tolist()
         return out
 
     return _cached(cache, "flow", config.to_dict(), compute)
@@ -111,32 +105,21 @@ def flow_result(config, cache=None):
 
 def families_result(setup, dim, widths, k1s, cache=None):
     """Family members over widths K = M: {"rows": [{"students", k1, loss, kind, ...}]}."""
-    from ..methods.families import families
-
     def compute():
         rows = []
+        pattern = teacher_pattern(setup.P)
         for K in widths:
-            P = _pattern_matrix(setup, K)
+            P = pattern_matrix(pattern, K)
             for m in families(K, P, dim, [k for k in k1s if k < K]):
                 rows.append({"students": K, **m.to_json()})
         return {"rows": rows}
 
-    payload = {"teacher": setup.spec, "dim": inf_or_int(dim),
+    payload = {"teacher": setup.to_json(), "dim": inf_or_int(dim),
                "widths": list(widths), "k1": list(k1s)}
     return _cached(cache, "families", payload, compute)
 
 
-def _pattern_matrix(setup, K):
-    """The teacher's P pattern at width K (families vary the width of the teacher)."""
-    from ..methods.families import teacher_pattern
-
-    p, q = teacher_pattern(setup.P)
-    return (p - q) * np.eye(K) + q * np.ones((K, K))
-
-
 def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
-    from ..methods.hierarchy import build_hierarchy
-
     def compute():
         return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
 
@@ -145,49 +128,10 @@ def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
 
 def loss_surface(catalog_json, index, config, directions="soft", other=None, size=41,
                  span=None):
-    """Loss on a plane through fixed point ``index``.
-
-    Parameters
-    ----------
-    directions : {"soft", "flat", "segment"}
-        The two softest Hessian eigenvectors; the flattest one and the softest
-        other; or the segment towards fixed point ``other`` and the softest
-        direction orthogonal to it.
-
-    Returns
-    -------
-    dict with ``a`` (size,), ``b`` (size,), ``loss`` (size, size), ``labels``.
-    """
-    from ..maths.kernels import evaluate
-    from ..maths.teachers import teacher_vectors
-
+    """``surfaces.loss_surface`` at catalog entry ``index`` (``other``: towards that entry)."""
     points = catalog_json["fixed_points"]
-    W = np.array(points[index]["students"])
-    K, n = W.shape
-    V = teacher_vectors(config.teacher.P, n)
-    H = evaluate(W, V, 2).hessian[0].reshape(K * n, K * n)
-    values, vectors = np.linalg.eigh(0.5 * (H + H.T))
-    scale = np.sqrt(np.mean(np.sum(V * V, axis=1)))
-    if directions == "segment" and other is not None and other != index:
-        target = np.array(points[other]["students"])
-        d1 = (target - W).ravel()
-        length = np.linalg.norm(d1)
-        d1 /= length
-        rest = vectors - np.outer(d1, d1 @ vectors)
-        d2 = rest[:, np.argmin(values)]
-        d2 /= np.linalg.norm(d2)
-        a = np.linspace(-0.25, 1.25, size) * length
-        b = np.linspace(-1, 1, size) * (span or 0.5 * scale)
-        labels = (f"towards fixed point {other}", "softest orthogonal direction")
-    else:
-        order = np.argsort(np.abs(values)) if directions == "flat" else np.argsort(values)
-        d1, d2 = vectors[:, order[0]], vectors[:, order[1]]
-        a = b = np.linspace(-1, 1, size) * (span or 0.5 * scale)
-        names = ("flattest", "next") if directions == "flat" else ("softest", "second softest")
-        labels = tuple(f"{nm} direction (eigenvalue {values[o]:.3g})"
-                       for nm, o in zip(names, order[:2]))
-    grid = (W.ravel()[None, None, :] + a[:, None, None] * d1[None, None, :]
-            + b[None, :, None] * d2[None, None, :])
-    loss = evaluate(grid.reshape(size * size, K, n), V, 0).loss.reshape(size, size)
-    return {"a": a.tolist(), "b": b.tolist(), "loss": np.maximum(loss, 0).tolist(),
-            "labels": list(labels)}
+    target = (np.array(points[other]["students"]) if other is not None and other != index
+              else None)
+    return surfaces.loss_surface(np.array(points[index]["students"]), config.teacher.P,
+                                 directions, target, size, span,
+                                 target_label=f"fixed point {other}")

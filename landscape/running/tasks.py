@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from ..config import make_catalog_config
+from ..config import CatalogConfig
 from ..methods.catalog import run_chunk
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -17,15 +17,9 @@ CHUNK_TASK = "landscape.run_chunk"
 DEFAULT_VISIBILITY_SECONDS = 900.0
 
 
-def config_from_dict(data):
-    return make_catalog_config(
-        students=data["students"], teachers=data["teachers"], teacher=data["teacher"],
-        dim=data["dim"], starts=data["starts"], seed=data["seed"], init_dim=data["init_dim"])
-
-
 def run_chunk_json(task, config_data, indices):
     """One chunk of starts; its ChunkResult as JSON plus the worker's name."""
-    result = run_chunk(config_from_dict(config_data), indices)
+    result = run_chunk(CatalogConfig.from_dict(config_data), indices)
     return result.to_json() | {"worker": task.request.hostname}
 
 

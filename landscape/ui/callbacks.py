@@ -141,7 +141,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=serial):
         set_progress(("0", str(config.starts)))
         result = service.catalog_result(config, cache, executor=executor,
                                         progress=service.time_budget(
-            job_seconds, lambda done, total: set_progress((str(done), str(total)))))
+            job_seconds, lambda done, total, _: set_progress((str(done), str(total)))))
         set_progress((str(config.starts), str(config.starts)))
         count = len(result["fixed_points"])
         summary = (f"{count} fixed point{'' if count == 1 else 's'} · global fraction "
@@ -327,5 +327,5 @@ def register(app, cache, manager, job_seconds=300.0, executor=serial):
             return figures.empty_figure(str(exc)), str(exc)
         result = service.hierarchy_result(config, widths, cache, executor=executor,
                                           progress=service.time_budget(
-            job_seconds, lambda text: set_progress((text,))))
+            job_seconds, lambda done, total, stage: set_progress((f"{stage}: {done}/{total}",))))
         return figures.hierarchy_figure(result), f"widths {widths}"

@@ -52,7 +52,7 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     steps = [
         ("catalog", lambda: service.catalog_result(
             config, cache, executor=executor,
-            progress=lambda done, total: report(f"catalog {done}/{total} starts"))),
+            progress=lambda done, total, stage: report(f"catalog {done}/{total} {stage}"))),
         ("trajectories", lambda: service.trajectories_result(config, cache,
                                                               executor=executor)),
         ("flow", lambda: service.flow_result(flow, cache)),
@@ -66,7 +66,8 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     if hierarchy:
         widths = state.hierarchy_widths(values.get("widths", ""), config)
         steps.append(("hierarchy", lambda: service.hierarchy_result(
-            config, widths, cache, progress=report, executor=executor)))
+            config, widths, cache, executor=executor,
+            progress=lambda done, total, stage: report(f"{stage}: {done}/{total}"))))
     seconds = {}
     for name, compute in steps:
         report(name)
