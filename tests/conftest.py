@@ -26,3 +26,10 @@ def browser(tmp_path):
     driver = make_browser(tmp_path)
     yield driver
     driver.quit()
+
+
+def pytest_collection_modifyitems(items):
+    # A test that opens a browser is a browser test, wherever it lives.
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -121,9 +121,14 @@ def test_trajectory_figure_draws_one_trace_per_class(catalog8):
     traj = service.trajectories_result(config, points=20)
     fig = figures.trajectories_figure(traj, catalog)
     lines = [t for t in fig.data if t.mode == "lines"]
-    assert len(lines) == len(set(traj["label"]))
-    assert all(len(t.x) == sum(1 for lab in traj["label"] if f"#{lab} " in t.name) * 21
-               for t in lines if "#" in t.name)
+    labels = sorted(set(traj["label"]))
+    assert len(lines) == len(labels)
+    T = len(traj["loss"][0])
+    for label, trace in zip(labels, lines):
+        # one trajectory per start of this class, each T points and a NaN break
+        starts = traj["label"].count(label)
+        x = np.array(trace.x, dtype=float)
+        assert np.isnan(x).sum() == starts and x.size == starts * (T + 1)
     for axes in (("PC1", "PC2", "PC3"), ("Q[0,1]", "M[2,3]", "mean off-diag Q")):
         figures.trajectories_figure(traj, catalog, axes)
 

@@ -14,6 +14,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from servers import ROOT, start_gunicorn, stop
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 NOISE = ("WebGL", "GPU stall", "willReadFrequently", "swiftshader", "favicon")
 
 

@@ -22,9 +22,11 @@ def test_orthonormal_and_correlated():
 def test_norms_and_random():
     np.testing.assert_allclose(P_of("norms:1,2,0.5", 3), np.diag([1, 4, 0.25]))
     P = P_of("random:3", 5)
-    G = np.random.default_rng(3).standard_normal((5, 5))
-    np.testing.assert_allclose(P, G @ G.T / 5)
+    np.testing.assert_array_equal(P, P_of("random:3", 5))     # the seed fixes it
+    assert not np.allclose(P, P_of("random:4", 5))
+    np.testing.assert_array_equal(P, P.T)
     assert np.linalg.eigvalsh(P).min() > 0
+    assert 0.2 < np.trace(P) / 5 < 5                        # G G^T / M: unit diagonal on average
 
 
 def test_file_teacher(tmp_path):

@@ -16,6 +16,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from conftest import make_browser
 from servers import post_callback, start_gunicorn, stop, view_requests
 
+pytestmark = pytest.mark.server
+
 
 def wait_for(driver, condition, timeout=60):
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))

@@ -198,13 +198,58 @@ class Simulation:
     loss: np.ndarray
     diverged_at: float = None
 
+    def statistics(self):
+        """Means and standard deviations over the runs."""
+        return SimulationStatistics(
+            dim=self.dim, runs=int(self.Q.shape[0]), t=self.t,
+            Q_mean=self.Q.mean(0), Q_std=self.Q.std(0), M_mean=self.M.mean(0),
+            M_std=self.M.std(0), loss_mean=self.loss.mean(0), loss_std=self.loss.std(0),
+            diverged_at=self.diverged_at)
+
     def to_json(self):
-        out = {"dim": self.dim, "runs": int(self.Q.shape[0]), "t": self.t.tolist(),
-               "Q_mean": self.Q.mean(0).tolist(), "M_mean": self.M.mean(0).tolist(),
-               "M_std": self.M.std(0).tolist(), "loss_mean": self.loss.mean(0).tolist()}
+        return self.statistics().to_json()
+
+
+@dataclass
+class SimulationStatistics:
+    """Run means and standard deviations of a Simulation (what its JSON keeps).
+
+    Attributes
+    ----------
+    dim, runs : int
+    t : ndarray, shape (T,)
+    Q_mean, Q_std : ndarray, shape (T, K, K)
+    M_mean, M_std : ndarray, shape (T, K, M)
+    loss_mean, loss_std : ndarray, shape (T,)
+    """
+
+    dim: int
+    runs: int
+    t: np.ndarray
+    Q_mean: np.ndarray
+    Q_std: np.ndarray
+    M_mean: np.ndarray
+    M_std: np.ndarray
+    loss_mean: np.ndarray
+    loss_std: np.ndarray
+    diverged_at: float = None
+
+    ARRAYS = ("t", "Q_mean", "Q_std", "M_mean", "M_std", "loss_mean", "loss_std")
+
+    def statistics(self):
+        return self
+
+    def to_json(self):
+        out = {"dim": self.dim, "runs": self.runs,
+               **{name: np.asarray(getattr(self, name)).tolist() for name in self.ARRAYS}}
         if self.diverged_at is not None:
             out["diverged_at"] = self.diverged_at
         return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(dim=data["dim"], runs=data["runs"], diverged_at=data.get("diverged_at"),
+                   **{name: np.array(data[name], dtype=float) for name in cls.ARRAYS})
 
 
 def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
@@ -289,7 +334,7 @@ class FlowResult:
     ----------
     config : FlowConfig
     trajectory : Trajectory
-    simulation : Simulation or None
+    simulation : Simulation, SimulationStatistics (read back from JSON) or None
     seconds : float
     """
 
@@ -316,26 +361,22 @@ class FlowResult:
         trajectory = Trajectory(t=np.array(data["t"]), Q=np.array(data["Q"]),
                                 M=np.array(data["M"]), loss=np.array(data["loss"]),
                                 diverged_at=data.get("diverged_at"))
-        simulation = None
-        if "simulation" in data:
-            s = data["simulation"]
-            simulation = Simulation(dim=s["dim"], t=np.array(s["t"]),
-                                    Q=np.array(s["Q_mean"])[None], M=np.array(s["M_mean"])[None],
-                                    loss=np.array(s["loss_mean"])[None],
-                                    diverged_at=s.get("diverged_at"))
+        simulation = (SimulationStatistics.from_json(data["simulation"])
+                      if "simulation" in data else None)
         return cls(config=FlowConfig.from_dict(data["config"]), trajectory=trajectory,
                    simulation=simulation, seconds=data["seconds"])
 
     def summary(self):
         """A plain-text table along the trajectory (what the command line prints)."""
-        trajectory, simulation = self.trajectory, self.simulation
+        trajectory = self.trajectory
+        simulation = self.simulation.statistics() if self.simulation is not None else None
         lines = [f"{'t':>10} {'loss':>12} {'mean diag Q':>12} {'max M':>9}"
                  + (f" {'sim loss':>12}" if simulation is not None else "")]
         for i, t in enumerate(trajectory.t):
             row = (f"{t:>10.4g} {trajectory.loss[i]:>12.6g} "
                    f"{np.mean(np.diag(trajectory.Q[i])):>12.6g} {trajectory.M[i].max():>9.4f}")
             if simulation is not None and i < simulation.t.size:
-                row += f" {simulation.loss[:, i].mean():>12.6g}"
+                row += f" {simulation.loss_mean[i]:>12.6g}"
             lines.append(row)
         for name, result in (("ODE", trajectory), ("simulation", simulation)):
             if result is not None and result.diverged_at is not None:

@@ -34,9 +34,12 @@ def process_context():
 
 def _single_threaded_blas():
     """Pool initializer: one BLAS thread per worker. Workers that each run a
-    multi-threaded OpenBLAS pool oversubscribe the cores (measured: 20x slower)."""
-    from threadpoolctl import threadpool_limits
-
+    multi-threaded OpenBLAS pool oversubscribe the cores (measured: 20x slower).
+    threadpoolctl comes with the [app] extra; a bare engine install goes without."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
     threadpool_limits(1)
 
 

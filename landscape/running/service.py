@@ -93,12 +93,7 @@ def trajectories_result(config, cache=None, points=60, progress=None, executor=N
 def flow_result(config, cache=None):
     """ODE trajectory (and simulation) of a FlowConfig as JSON."""
     def compute():
-        result = run_flow(config)
-        out = result.to_json()
-        if result.simulation is not None:
-            out["simulation"]["Q_std"] = result.simulation.Q.std(0).tolist()
-            out["simulation"]["loss_std"] = result.simulation.loss.std(0).tolist()
-        return out
+        return run_flow(config).to_json()
 
     return _cached(cache, "flow", config.to_dict(), compute)
 
