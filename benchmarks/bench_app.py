@@ -17,9 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cachelib import FileSystemCache  # noqa: E402
 
-from landscape import figures, service  # noqa: E402
+from landscape import figures  # noqa: E402
+from landscape.running import service  # noqa: E402
 from landscape.ui import state  # noqa: E402
-from landscape.ui.callbacks import CATALOG_HEAD, _table, catalog_rows  # noqa: E402
+from landscape.ui.components import table  # noqa: E402
+from landscape.ui.tabs.fixed_points import CATALOG_HEAD, catalog_rows  # noqa: E402
 
 
 def median_ms(fn, repeats=20):
@@ -44,7 +46,7 @@ def main():
     def catalog_view():
         c = service.catalog_result(config, cache)
         figures.basin_share_figure(c).to_json()
-        _table(CATALOG_HEAD, catalog_rows(c))
+        table(CATALOG_HEAD, catalog_rows(c))
 
     def point_view():
         p = service.catalog_result(config, cache)["fixed_points"][-1]

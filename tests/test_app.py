@@ -8,7 +8,8 @@ from landscape import ENGINE_VERSION, figures
 from landscape.running import service
 from landscape.config import make_catalog_config
 from landscape.ui import state
-from landscape.ui.callbacks import catalog_csv, config_from_search
+from landscape.ui.common import config_from_search
+from landscape.ui.tabs.fixed_points import catalog_csv
 
 
 def test_health_and_index():

@@ -41,6 +41,7 @@ def test_small_problem_reaches_the_global_minimum_only():
     assert point.grad_norm < 1e-10
 
 
+@pytest.mark.slow
 def test_spurious_minimum_at_six_students(catalog6):
     assert accounted(catalog6) == 600
     kinds = [p.kind for p in catalog6.fixed_points]
@@ -174,6 +175,7 @@ def spurious_share(K, starts=200):
     return sum(p.hits for p in spurious) / starts, spurious
 
 
+@pytest.mark.slow
 def test_spurious_minima_become_common_as_width_grows():
     # Safran & Shamir (2018) report the share of runs ending in spurious minima
     # growing from well under 1% at k = 6 to about 30% at k = 10.
@@ -185,6 +187,7 @@ def test_spurious_minima_become_common_as_width_grows():
     assert all(p.index == 0 and p.min_eigenvalue > 1e-4 for p in spurious10)
 
 
+@pytest.mark.slow
 def test_process_pool_gives_the_same_catalog_as_serial():
     from landscape.running import executors
     config = make_catalog_config(5, 4, starts=120, seed=3)
@@ -195,6 +198,7 @@ def test_process_pool_gives_the_same_catalog_as_serial():
     assert a.unconverged == b.unconverged
 
 
+@pytest.mark.slow
 def test_each_start_ends_where_a_tightly_integrated_flow_ends():
     # The descent's step control (error against the step's displacement) must not
     # change basins: compare start by start with scipy's DOP853 at rtol 1e-10,

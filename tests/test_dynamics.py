@@ -35,6 +35,7 @@ def configurations():
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(configurations()))
 def test_second_moment_matches_monte_carlo(name):
     W, V = configurations()[name]
@@ -97,6 +98,7 @@ def sgd_setup():
     return W0 @ W0.T, W0 @ V.T, np.eye(2), np.linspace(0, 2, 5)
 
 
+@pytest.mark.slow
 def test_ode_tracks_the_simulation_with_error_shrinking_like_one_over_sqrt_d(sgd_setup):
     Q0, M0, P, times = sgd_setup
     ode = integrate(Q0, M0, P, 0.5, times)

@@ -134,6 +134,7 @@ def test_first_spurious_family_turns_into_a_minimum_at_six():
     assert five.kind == "saddle"
 
 
+@pytest.mark.slow
 def test_families_cli_json_and_errors():
     root = __import__("pathlib").Path(__file__).parents[1]
     run = lambda *a: subprocess.run([sys.executable, "-m", "landscape", "families", *a],

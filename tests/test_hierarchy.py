@@ -31,6 +31,7 @@ def test_embeddings_keep_the_network_function():
         assert loss == pytest.approx(f, abs=1e-12 if relation == "split" else 5e-3)
 
 
+@pytest.mark.slow
 def test_global_minimum_becomes_accessible_past_the_teacher_width(hierarchy8):
     level8, level9 = hierarchy8.levels
     assert (level8.students, level9.students) == (8, 9)

@@ -24,9 +24,9 @@ from landscape.methods.catalog import chunks, find_fixed_points
 from landscape.config import make_catalog_config
 from landscape.methods.descent import DescentOptions
 from servers import (ROOT, post_callback, start_gunicorn, start_redis, start_workers, stop,
+                     view_requests)
 
 pytestmark = pytest.mark.server
-                     view_requests)
 
 
 @pytest.fixture(scope="module")

@@ -81,6 +81,7 @@ def test_secret_key_without_hard_links(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
 
 
+@pytest.mark.slow
 def test_the_app_refuses_a_bad_configuration_in_one_line():
     out = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60,

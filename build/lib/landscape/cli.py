@@ -1,0 +1,249 @@
+"""Command line: ``python -m landscape fixed-points ...``.
+
+Invalid input exits with status 2 and one line on stderr; no traceback ever
+reaches the user.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import make_catalog_config, make_hierarchy_config
+from .errors import (ComputationLimit, ConfigError, ExecutorUnavailable, FamilyError,
+                     SettingsError)
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+TEACHER_HELP = ("orthonormal | correlated:RHO | norms:n1,..,nM | random:SEED | file:PATH "
+                "(default: orthonormal)")
+EXECUTOR_HELP = ("where chunks of starts run: local processes, or Celery workers "
+                 "(celery --app landscape.worker worker) on REDIS_URL; default: celery when "
+                 "REDIS_URL is set, else local")
+
+
+def _teacher_options(command, students=True):
+    if students:
+        command.add_argument("--students", required=True, metavar="K", help="student width K")
+    command.add_argument("--teachers", required=True, metavar="M", help="teacher width M")
+    command.add_argument("--teacher", default="orthonormal", metavar="SPEC", help=TEACHER_HELP)
+    command.add_argument("--dim", default="inf", metavar="D",
+                         help="input dimension, or inf (default)")
+
+
+def _search_options(command):
+    command.add_argument("--starts", default="200", metavar="N", help="random starts (default 200)")
+    command.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
+    command.add_argument("--init-dim", default="1000", metavar="N",
+                         help="dimension the starts are drawn in when d = inf (default 1000)")
+
+
+def _output_options(command, output=True):
+    command.add_argument("--format", default="table", choices=("table", "json"))
+    if output:
+        command.add_argument("--output", metavar="FILE",
+                             help="write the result here instead of stdout")
+
+
+def build_parser():
+    parser = _Parser(prog="python -m landscape",
+                     description="The loss landscape of two-layer ReLU networks.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    fp = commands.add_parser(
+        "fixed-points", help="catalog of fixed points of gradient flow from random starts",
+        description="Run gradient flow from random starts, polish the endpoints with "
+                    "Newton's method and classify them by their exact Hessian.")
+    _teacher_options(fp)
+    _search_options(fp)
+    _output_options(fp)
+    fp.add_argument("--executor", choices=("local", "celery"), help=EXECUTOR_HELP)
+    fl = commands.add_parser(
+        "flow", help="trajectory of the summary statistics (Q, M) under gradient flow or SGD",
+        description="Integrate the ODE of (Q, M) for gradient flow (--lr 0) or one-pass SGD "
+                    "(--lr > 0, the d -> inf limit), optionally against a weight-space SGD "
+                    "simulation in dimension --simulate.")
+    _teacher_options(fl)
+    fl.add_argument("--lr", required=True, metavar="ETA", help="learning rate; 0 = gradient flow")
+    fl.add_argument("--time", required=True, metavar="T", help="final time (steps/d for SGD)")
+    fl.add_argument("--points", required=True, metavar="N", help="report N+1 equally spaced times")
+    start = fl.add_mutually_exclusive_group()
+    start.add_argument("--init", metavar="FILE", help='JSON {"Q": KxK, "M": KxM}')
+    start.add_argument("--seed", default="0", metavar="S",
+                       help="draw the start like catalog start 0 with this seed (default 0)")
+    fl.add_argument("--init-dim", default="1000", metavar="N",
+                    help="dimension the start is drawn in when d = inf (default 1000)")
+    fl.add_argument("--start", default="0", metavar="I",
+                    help="without --init: begin at catalog start I of --seed (default 0)")
+    fl.add_argument("--simulate", metavar="D_SIM", help="also simulate SGD in this dimension")
+    fl.add_argument("--runs", default="1", metavar="R", help="independent simulation runs")
+    _output_options(fl)
+    hi = commands.add_parser(
+        "hierarchy", help="minima across widths, linked by function-preserving embeddings",
+        description="Catalogs at each width plus an embedding search: every minimum and "
+                    "index-1 saddle at width K is split or padded into width K + 1, nudged "
+                    "and descended.")
+    _teacher_options(hi, students=False)
+    hi.add_argument("--widths", required=True, nargs="+", metavar="K")
+    _search_options(hi)
+    _output_options(hi)
+    hi.add_argument("--executor", choices=("local", "celery"), help=EXECUTOR_HELP)
+    pc = commands.add_parser(
+        "precompute", help="fill the dashboard's cache for lecture presets or given views",
+        description="Compute what the dashboard shows (catalog, flows, families, hierarchy) "
+                    "for each preset, or for each --view (a dashboard URL query such as "
+                    "'?students=8&teachers=8&dim=inf'), into the cache the dashboard uses "
+                    "(LANDSCAPE_CACHE_DIR, or Redis when REDIS_URL is set).")
+    pc.add_argument("--preset", action="append", default=[], metavar="NAME",
+                    help="a preset by name (repeatable); default: all presets")
+    pc.add_argument("--view", action="append", default=[], metavar="QUERY",
+                    help="a dashboard URL query (repeatable)")
+    pc.add_argument("--no-hierarchy", action="store_true",
+                    help="skip the hierarchy (several catalogs per view)")
+    pc.add_argument("--list", action="store_true", help="list the presets and exit")
+    pc.add_argument("--executor", choices=("local", "celery"),
+                    help="where catalog chunks run (default: celery when REDIS_URL is set)")
+    _output_options(pc, output=False)
+    fa = commands.add_parser(
+        "families", help="families of critical points for any width (block-symmetric ansatz)",
+        description="Solve the reduced fixed-point equations of each k1 family (k1 students "
+                    "anti-aligned with a teacher) at width K = M and classify each member by "
+                    "the full Hessian.")
+    _teacher_options(fa)
+    fa.add_argument("--k1", nargs="+", metavar="K1", help="families to solve (default 0..min(K, 8))")
+    fa.add_argument("--onset", action="store_true",
+                    help="also find the smallest width from which each family stays a minimum "
+                         "(walking down from its seed width)")
+    _output_options(fa)
+    return parser
+
+
+def progress_line(done, total, stage):
+    """The command line's progress report on a terminal: one line, rewritten."""
+    print(f"\r{stage}: {done}/{total}\033[K", end="" if done < total else "\n",
+          file=sys.stderr, flush=True)
+
+
+def _progress():
+    return progress_line if sys.stderr.isatty() else None
+
+
+def _render(result, args, indent=None):
+    if args.format == "json":
+        return json.dumps(result.to_json(), indent=indent) + "\n"
+    return result.summary()
+
+
+def run_fixed_points(args):
+    from .methods.catalog import find_fixed_points
+    from .settings import executor_from_env
+
+    config = make_catalog_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        starts=args.starts, seed=args.seed, init_dim=args.init_dim)
+    catalog = find_fixed_points(config, progress=_progress(),
+                                executor=executor_from_env(args.executor))
+    return _render(catalog, args, indent=1)
+
+
+def run_flow_command(args):
+    from .config import make_flow_config
+    from .methods.flows import run_flow
+
+    config = make_flow_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        lr=args.lr, time=args.time, points=args.points, seed=args.seed,
+        init_dim=args.init_dim, init=args.init, simulate=args.simulate, runs=args.runs,
+        start=args.start)
+    return _render(run_flow(config), args)
+
+
+def run_families(args):
+    from .config import make_families_config
+    from .methods.families import compute_families
+
+    config = make_families_config(args.students, args.teachers, args.teacher, args.dim,
+                                  args.k1, args.onset)
+    try:
+        return _render(compute_families(config), args)
+    except FamilyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+
+def run_hierarchy(args):
+    from .methods.hierarchy import build_hierarchy
+    from .settings import executor_from_env
+
+    config, widths = make_hierarchy_config(args.teachers, args.widths, args.teacher, args.dim,
+                                           args.starts, args.seed, args.init_dim)
+    report = lambda done, total, stage: print(f"{stage}: {done}/{total}", file=sys.stderr,
+                                              flush=True)
+    hierarchy = build_hierarchy(config, widths, progress=report,
+                                executor=executor_from_env(args.executor))
+    return _render(hierarchy, args)
+
+
+def run_precompute(args):
+    from .ui import precompute, state
+
+    if args.list:
+        return "".join(f"{name}\n" for name in state.PRESETS)
+    from .settings import executor_from_env
+
+    executor = executor_from_env(args.executor)
+    report = (lambda text: print(text, file=sys.stderr, flush=True))
+    result = precompute.run(args.preset, args.view, executor=executor,
+                            hierarchy=not args.no_hierarchy, report=report)
+    if args.format == "json":
+        return json.dumps(result, indent=1) + "\n"
+    lines = [f"cache: {result['cache']}"]
+    for view in result["views"]:
+        total = sum(view["seconds"].values())
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in view["seconds"].items())
+        lines.append(f"{view['view']}: {total:.1f} s ({parts})")
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
+            "hierarchy": run_hierarchy, "families": run_families,
+            "precompute": run_precompute}
+
+
+def main(argv=None):
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        text = COMMANDS[args.command](args)
+        if getattr(args, "output", None):
+            try:
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        else:
+            sys.stdout.write(text)
+        return 0
+    except (UsageError, ConfigError, SettingsError) as exc:
+        print(f"landscape: error: {exc}", file=sys.stderr)
+        return 2
+    except (ComputationLimit, ExecutorUnavailable) as exc:
+        print(f"landscape: error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("landscape: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"landscape: internal error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1

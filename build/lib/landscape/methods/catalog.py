@@ -1,0 +1,565 @@
+"""The fixed-point catalog: where gradient flow from random starts ends, classified.
+
+Work is split into chunks of starts (``run_chunk``), each independent and
+deterministic given the config, so chunks can run anywhere; ``assemble`` merges
+chunk results into a ``Catalog``.
+
+Identification rule (documented in the README):
+  1. Merge: students whose directions agree to within ``PARALLEL_COS`` are one
+     student (their sum) -- splitting w into a w and (1 - a) w leaves the
+     function unchanged, so the whole split manifold maps to one point; students
+     of zero norm are dropped.
+  2. Two points are the same entry when the merged points have the same loss and
+     the same invariants under student permutations and teacher permutations
+     (sorted eigenvalues of Q and of M^T M, sorted entries of M and of diag Q), to
+     within ``SAME_TOL``. These invariants ignore which teacher permutations
+     preserve P; two points related by one that does not differ in loss unless P
+     is symmetric under it.
+  3. An entry's representative is its member of lowest index (a flat manifold
+     that contains a minimum is reported as a minimum), then first found.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import CatalogConfig, inf_or_int
+from .descent import CONVERGED, DEAD, DescentOptions, descend
+from ..maths.kernels import evaluate, loss_with_zero_students
+from ..maths.spectrum import HessianSpectrum, classify, hessian_spectrum
+from ..maths.starts import draw_starts
+from ..maths.teachers import teacher_vectors
+from ..version import ENGINE_VERSION
+
+CHUNK_MIN, CHUNK_MAX = 20, 100
+# Students closer in angle than 1e-3 rad are parallel: near a split point the
+# loss grows only like the cube of the opening angle, so polishing to
+# |grad| < 1e-10 leaves angles up to ~1e-5.
+PARALLEL_COS = float(np.cos(1e-3))
+SAME_TOL = 1e-6
+
+
+@dataclass
+class ChunkResult:
+    """Endpoints of a chunk of starts.
+
+    Attributes
+    ----------
+    indices : ndarray of int, shape (C,)
+    students : ndarray, shape (C, K, n)
+        Converged ones snapped (``snap_parallel``), with ``grad_norm`` at the snapped point.
+    status : ndarray of str, shape (C,)
+    grad_norm : ndarray, shape (C,)
+    saddles : list of ndarray (K, n)
+        Saddles the chunk's flows passed and escaped from.
+    """
+
+    indices: np.ndarray
+    students: np.ndarray
+    status: np.ndarray
+    grad_norm: np.ndarray
+    saddles: list
+
+    def to_json(self):
+        return {
+            "indices": self.indices.tolist(),
+            "students": self.students.tolist(),
+            "status": [str(s) for s in self.status],
+            "grad_norm": [float(g) if np.isfinite(g) else None for g in self.grad_norm],
+            "saddles": [s.tolist() for s in self.saddles],
+        }
+
+    @classmethod
+    def from_json(cls, data, config):
+        return cls(
+            indices=np.array(data["indices"], dtype=int),
+            students=np.array(data["students"], dtype=float).reshape(
+                len(data["indices"]), config.students, config.reduced_dim),
+            status=np.array(data["status"], dtype=object),
+            grad_norm=np.array([np.inf if g is None else g for g in data["grad_norm"]]),
+            saddles=[np.array(s) for s in data["saddles"]])
+
+
+@dataclass
+class FixedPoint:
+    """One entry of the catalog (a class of equivalent critical points).
+
+    Attributes
+    ----------
+    loss : float
+    kind : str
+        ``global_minimum``, ``local_minimum`` or ``saddle``.
+    spectrum : HessianSpectrum
+    hits : int
+        Starts whose flow ended here.
+    visits : int
+        Flows that passed this saddle and escaped (0 for minima).
+    grad_norm : float
+    students : ndarray, shape (K, n)
+        Representative in reduced coordinates, students in canonical order.
+    Q : ndarray, shape (K, K)
+    M : ndarray, shape (K, M)
+    """
+
+    loss: float
+    kind: str
+    spectrum: HessianSpectrum
+    hits: int
+    visits: int
+    grad_norm: float
+    students: np.ndarray
+    Q: np.ndarray
+    M: np.ndarray
+    signature: np.ndarray = field(repr=False, default=None)
+    embedding_hits: int = 0
+
+    @property
+    def source(self):
+        """``random`` if random starts found it, else ``embedding``."""
+        return "random" if self.hits or self.visits else "embedding"
+
+    @property
+    def index(self):
+        return self.spectrum.index
+
+    @property
+    def flat(self):
+        return self.spectrum.flat
+
+    @property
+    def min_eigenvalue(self):
+        return self.spectrum.min_eigenvalue
+
+    def to_json(self, starts):
+        return {
+            "loss": self.loss,
+            "kind": self.kind,
+            "index": inf_or_int(self.index),
+            "flat": inf_or_int(self.flat),
+            "min_eigenvalue": self.min_eigenvalue,
+            "hits": self.hits,
+            "fraction": self.hits / starts,
+            "visits": self.visits,
+            "source": self.source,
+            "embedding_hits": self.embedding_hits,
+            "grad_norm": self.grad_norm,
+            "Q": self.Q.tolist(),
+            "M": self.M.tolist(),
+            "students": self.students.tolist(),
+            "hessian": self.spectrum.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(loss=data["loss"], kind=data["kind"],
+                   spectrum=HessianSpectrum.from_json(data["hessian"]), hits=data["hits"],
+                   visits=data["visits"], grad_norm=data["grad_norm"],
+                   students=np.array(data["students"], dtype=float),
+                   Q=np.array(data["Q"], dtype=float), M=np.array(data["M"], dtype=float),
+                   embedding_hits=data.get("embedding_hits", 0),
+                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
+
+
+@dataclass
+class DeadPoint:
+    """A class of endpoints with dead students (the loss is not differentiable there).
+
+    Attributes
+    ----------
+    loss : float
+    dead : int
+        Number of zero students.
+    hits : int
+    grad_norm : float
+        Over the living students (polished like any critical point).
+    Q : ndarray, shape (K, K)
+    M : ndarray, shape (K, M)
+    """
+
+    loss: float
+    dead: int
+    hits: int
+    grad_norm: float
+    Q: np.ndarray
+    M: np.ndarray
+    signature: np.ndarray = field(repr=False, default=None)
+    embedding_hits: int = 0
+
+    def to_json(self, starts):
+        return {"loss": self.loss, "reason": "dead_student", "dead": self.dead,
+                "hits": self.hits, "fraction": self.hits / starts,
+                "embedding_hits": self.embedding_hits, "grad_norm": self.grad_norm,
+                "Q": self.Q.tolist(), "M": self.M.tolist()}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(loss=data["loss"], dead=data["dead"], hits=data["hits"],
+                   grad_norm=data["grad_norm"], Q=np.array(data["Q"], dtype=float),
+                   M=np.array(data["M"], dtype=float),
+                   embedding_hits=data.get("embedding_hits", 0),
+                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
+
+
+@dataclass
+class Catalog:
+    """Everything a fixed-point search found.
+
+    Attributes
+    ----------
+    config : CatalogConfig
+    fixed_points : list of FixedPoint
+        Sorted by loss.
+    dead_points : list of DeadPoint
+        Endpoints with a dead student, sorted by loss.
+    unconverged : int
+        Starts that did not reach a critical point within the budget.
+    seconds : float
+    """
+
+    config: object
+    fixed_points: list
+    dead_points: list
+    unconverged: int
+    seconds: float
+
+    @property
+    def global_fraction(self):
+        """Share of starts ending at loss < 1e-10 (dead students included)."""
+        hits = sum(p.hits for p in self.fixed_points if p.kind == "global_minimum")
+        hits += sum(p.hits for p in self.dead_points if p.loss < 1e-10)
+        return hits / self.config.starts
+
+    def to_json(self):
+        """The command line's JSON (documented in the README)."""
+        starts = self.config.starts
+        return {
+            "config": self.config.to_dict(),
+            "engine_version": ENGINE_VERSION,
+            "seconds": round(self.seconds, 4),
+            "unconverged": self.unconverged,
+            "global_fraction": self.global_fraction,
+            "fixed_points": [p.to_json(starts) for p in self.fixed_points],
+            "nondifferentiable": {
+                "count": sum(p.hits for p in self.dead_points),
+                "points": [p.to_json(starts) for p in self.dead_points],
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        """The catalog of ``to_json``'s output (its config validated again)."""
+        if data.get("engine_version") != ENGINE_VERSION:
+            raise ValueError(f"a catalog of engine version {data.get('engine_version')!r} "
+                             f"cannot be read by engine version {ENGINE_VERSION}")
+        return cls(config=CatalogConfig.from_dict(data["config"]),
+                   fixed_points=[FixedPoint.from_json(p) for p in data["fixed_points"]],
+                   dead_points=[DeadPoint.from_json(p)
+                                for p in data["nondifferentiable"]["points"]],
+                   unconverged=data["unconverged"], seconds=data["seconds"])
+
+    def summary(self):
+        """A plain-text table of the entries (what the command line prints)."""
+        c = self.config
+        lines = [
+            f"K={c.students} M={c.teachers} teacher={c.teacher.spec} d={inf_or_int(c.dim)}"
+            f" starts={c.starts} seed={c.seed}"
+            + (f" init-dim={c.init_dim}" if c.dim == math.inf else ""),
+            f"{len(self.fixed_points)} fixed points, global fraction "
+            f"{self.global_fraction:.3f}, unconverged {self.unconverged}, dead-student "
+            f"endpoints {sum(p.hits for p in self.dead_points)}, {self.seconds:.2f} s",
+            "",
+            f"{'#':>3} {'loss':>12} {'kind':<15} {'index':>5} {'flat':>5} {'min eig':>11} "
+            f"{'hits':>6} {'share':>7} {'visits':>6}",
+        ]
+        for i, p in enumerate(self.fixed_points):
+            lines.append(
+                f"{i:>3} {p.loss:>12.6g} {p.kind:<15} {inf_or_int(p.index):>5} "
+                f"{inf_or_int(p.flat):>5} {p.min_eigenvalue:>11.4g} {p.hits:>6} "
+                f"{100 * p.hits / c.starts:>6.1f}% {p.visits:>6}")
+        if self.dead_points:
+            lines += ["", "endpoints with dead (zero) students, where the loss is not "
+                          "differentiable:"]
+        for p in self.dead_points:
+            lines.append(f"  - loss {p.loss:.6g}, {p.dead} dead, {p.hits} hits "
+                         f"({100 * p.hits / c.starts:.1f}%)")
+        return "\n".join(lines) + "\n"
+
+
+def chunks(starts, workers=1):
+    """Index ranges of the chunks a search of ``starts`` starts is split into.
+
+    About two chunks per worker, of 20 to 100 starts. Inside a chunk the flow keeps
+    a window of starts busy, refilled as starts finish, so a chunk costs about its
+    total flow, not its slowest start times its size; two chunks a worker leave
+    room to even out. Measured (K = M = 8 and 10, d = inf, 200 starts, 2 processes,
+    window 24): 0.68 s and 1.04 s, against 0.74 s and 1.09 s with four chunks of
+    at most 50 and window 32 -- within noise, and fewer, larger chunks cost less
+    per start on Celery. The catalog does not depend on it.
+    """
+    size = int(np.clip(np.ceil(starts / (2 * max(workers, 1))), CHUNK_MIN, CHUNK_MAX))
+    return [range(i, min(i + size, starts)) for i in range(0, starts, size)]
+
+
+def run_chunk(config, indices, options=DescentOptions()):
+    """Descend from the starts with the given indices (deterministic per index)."""
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    indices = np.asarray(list(indices), dtype=int)
+    W0 = draw_starts(config.seed, indices, config.students, config.teachers,
+                     config.start_dim, n)
+    result = descend(W0, V, options)
+    students, grad_norm = result.students, result.grad_norm
+    # Snap here rather than in ``assemble``: chunks run in parallel, assembling does not.
+    for i in np.nonzero(result.status == CONVERGED)[0]:
+        students[i], grad_norm[i] = snapped_point(students[i], V, grad_norm[i])
+    return ChunkResult(indices=indices, students=students, status=result.status,
+                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles])
+
+
+def run_serially(config, parts, options):
+    """The in-process executor: the chunks one after the other."""
+    for part in parts:
+        yield run_chunk(config, part, options)
+
+
+def find_fixed_points(config, progress=None, options=DescentOptions(), executor=None):
+    """The fixed-point catalog of a config.
+
+    Parameters
+    ----------
+    config : CatalogConfig
+    progress : callable(done, total, stage) or None
+        Called after each chunk with the number of starts done (stage "starts"); it
+        may raise to stop the search.
+    executor : callable or None
+        ``executor(config, parts, options)`` yielding chunk results (see
+        ``landscape.running.executors``); default: every chunk in this process.
+
+    Returns
+    -------
+    Catalog
+    """
+    began = time.perf_counter()
+    run = executor or run_serially
+    parts = chunks(config.starts, getattr(run, "workers", 1))
+    results = []
+    done = 0
+    # closing(): if progress raises (a cancel, a time budget), the executor drops the
+    # chunks still queued at once.
+    with closing(run(config, parts, options)) as running:
+        for result in running:
+            results.append(result)
+            done += len(result.indices)
+            if progress is not None:
+                progress(done, config.starts, "starts")
+    # Assemble in start order, so the catalog does not depend on where chunks ran.
+    results.sort(key=lambda r: int(r.indices[0]) if len(r.indices) else 0)
+    catalog = assemble(config, results)
+    catalog.seconds = time.perf_counter() - began
+    return catalog
+
+
+def summary(students, teachers):
+    """Q = W W^T, shape (K, K), and M = W V^T, shape (K, M)."""
+    return students @ students.T, students @ teachers.T
+
+
+def canonical_order(M):
+    """Students ordered by the teacher they overlap most with, then by that overlap."""
+    best = np.argmax(M, axis=1)
+    return np.lexsort((-M[np.arange(M.shape[0]), best], best))
+
+
+def parallel_groups(Q):
+    """Groups of parallel students (lists of indices); zero students are left out."""
+    norms = np.sqrt(np.maximum(np.diag(Q), 0.0))
+    groups = []
+    for k in np.nonzero(norms > 0)[0]:
+        for group in groups:
+            l = group[0]
+            if Q[k, l] > PARALLEL_COS * norms[k] * norms[l]:
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def snap_parallel(W, V):
+    """Make nearly parallel students exactly parallel (keeping their norms).
+
+    A group of parallel students takes the direction of a teacher it is parallel
+    to, else the direction of its sum. On such points the Hessian is only
+    continuous (the loss grows like the cube of the opening angle), so polished
+    points are left up to ~1e-5 off them with spurious curvatures of that size;
+    snapping makes signs and flat counts reliable.
+
+    Parameters
+    ----------
+    W : ndarray, shape (K, n)
+    V : ndarray, shape (M, n)
+
+    Returns
+    -------
+    ndarray, shape (K, n)
+    """
+    W = W.copy()
+    K = W.shape[0]
+    U = np.vstack([W, V])
+    for group in parallel_groups(U @ U.T):
+        students = [k for k in group if k < K]
+        teachers = [k for k in group if k >= K]
+        if not students or len(group) < 2:
+            continue
+        direction = U[teachers[0]] if teachers else W[students].sum(axis=0)
+        direction = direction / np.linalg.norm(direction)
+        W[students] = np.linalg.norm(W[students], axis=1)[:, None] * direction
+    return W
+
+
+def snapped_point(W, V, grad_norm):
+    """``snap_parallel(W, V)`` and the gradient norm there (unchanged if nothing moved)."""
+    snapped = snap_parallel(W, V)
+    if np.array_equal(snapped, W):
+        return W, grad_norm
+    return snapped, evaluate_gradient_norm(snapped, V)
+
+
+def signature(loss, Q, M):
+    """Invariants of the merged point under student/teacher permutations (see module doc)."""
+    K = Q.shape[0]
+    groups = parallel_groups(Q)
+    merge = np.zeros((len(groups), K))
+    for g, members in enumerate(groups):
+        merge[g, members] = 1.0
+    Qm, Mm = merge @ Q @ merge.T, merge @ M
+    return np.concatenate([
+        [loss, len(groups)],
+        np.linalg.eigvalsh(Qm),
+        np.linalg.eigvalsh(Mm.T @ Mm),
+        np.sort(Mm.ravel()),
+        np.sort(np.diag(Qm)),
+    ])
+
+
+def _same(a, b):
+    return a.shape == b.shape and np.all(np.abs(a - b) <= SAME_TOL * (1.0 + np.abs(a)))
+
+
+def _find(entries, sig):
+    for entry in entries:
+        if _same(entry.signature, sig):
+            return entry
+    return None
+
+
+def identify(fixed_points, W, V):
+    """Where a polished, snapped critical point W belongs among catalog entries.
+
+    Returns
+    -------
+    loss, Q, M, signature, entry
+        ``entry`` is None if no entry matches.
+    """
+    loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
+    Q, M = summary(W, V)
+    sig = signature(loss, Q, M)
+    return loss, Q, M, sig, _find(fixed_points, sig)
+
+
+class CatalogBuilder:
+    """Adds classified endpoints to the entries of a catalog, merging equivalent ones.
+
+    Each addition counts towards ``hits`` (a random start ended there), ``visits``
+    (a random start's flow passed this saddle) or ``embedding_hits`` (reached by
+    the embedding search of the width hierarchy).
+    """
+
+    def __init__(self, config, catalog=None):
+        self.config = config
+        self.V = teacher_vectors(config.teacher.P, config.reduced_dim)
+        self.fixed_points = catalog.fixed_points if catalog else []
+        self.dead_points = catalog.dead_points if catalog else []
+        self.unconverged = catalog.unconverged if catalog else 0
+
+    def add_critical(self, W, grad_norm, counter="hits", snapped=False):
+        """Add a polished critical point (``snapped``: already through
+        ``snapped_point``); returns its entry."""
+        V = self.V
+        if not snapped:
+            W, grad_norm = snapped_point(W, V, grad_norm)
+        loss, Q, M, sig, entry = identify(self.fixed_points, W, V)
+        if entry is not None and entry.flat == 0:
+            # An isolated critical point: every member has the entry's spectrum.
+            setattr(entry, counter, getattr(entry, counter) + 1)
+            return entry
+        spectrum = hessian_spectrum(W, V, self.config.dim)
+        if entry is None:
+            entry = FixedPoint(loss=loss, kind=classify(loss, spectrum), spectrum=spectrum,
+                               hits=0, visits=0, grad_norm=float(grad_norm),
+                               students=W, Q=Q, M=M, signature=sig)
+            self.fixed_points.append(entry)
+        elif spectrum.index < entry.index:
+            entry.spectrum, entry.kind = spectrum, classify(loss, spectrum)
+            entry.students, entry.Q, entry.M = W, Q, M
+            entry.grad_norm = float(grad_norm)
+        setattr(entry, counter, getattr(entry, counter) + 1)
+        return entry
+
+    def add_dead(self, W, grad_norm, counter="hits"):
+        """Add an endpoint with dead students; returns its entry."""
+        loss = loss_with_zero_students(W, self.V)
+        Q, M = summary(W, self.V)
+        sig = signature(loss, Q, M)
+        entry = _find(self.dead_points, sig)
+        if entry is None:
+            dead = int(np.sum(np.linalg.norm(W, axis=1) == 0))
+            entry = DeadPoint(loss=loss, dead=dead, hits=0, grad_norm=float(grad_norm),
+                              Q=Q, M=M, signature=sig)
+            self.dead_points.append(entry)
+        setattr(entry, counter, getattr(entry, counter) + 1)
+        return entry
+
+    def add(self, W, status, grad_norm, counter="hits", snapped=False):
+        """Add any descent endpoint; returns its entry, or None if unconverged."""
+        if status == CONVERGED:
+            return self.add_critical(W, grad_norm, counter, snapped)
+        if status == DEAD:
+            return self.add_dead(W, grad_norm, counter)
+        if counter == "hits":
+            self.unconverged += 1
+        return None
+
+    def finish(self, seconds=0.0):
+        """Canonical student order, entries sorted by loss."""
+        for entry in self.fixed_points:
+            order = canonical_order(entry.M)
+            entry.students = entry.students[order]
+            entry.Q, entry.M = summary(entry.students, self.V)
+        for entry in self.dead_points:
+            order = canonical_order(entry.M)
+            entry.Q, entry.M = entry.Q[np.ix_(order, order)], entry.M[order]
+        self.fixed_points.sort(key=lambda p: (p.loss, -p.hits))
+        self.dead_points.sort(key=lambda p: (p.loss, -p.hits))
+        return Catalog(config=self.config, fixed_points=self.fixed_points,
+                       dead_points=self.dead_points, unconverged=self.unconverged,
+                       seconds=seconds)
+
+
+def assemble(config, results):
+    """Classify the endpoints of all chunks and merge equivalent ones."""
+    builder = CatalogBuilder(config)
+    for result in results:
+        for W, status, g in zip(result.students, result.status, result.grad_norm):
+            builder.add(W, status, g, snapped=True)
+        for W in result.saddles:
+            builder.add_critical(W, evaluate_gradient_norm(W, builder.V), counter="visits")
+    return builder.finish()
+
+
+def evaluate_gradient_norm(W, V):
+    return float(np.linalg.norm(evaluate(W, V, 1).gradient[0]))

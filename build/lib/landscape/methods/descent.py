@@ -1,0 +1,400 @@
+"""Batched gradient flow and Newton polishing in reduced coordinates.
+
+``descend`` takes a batch of starts to the critical points gradient flow leads
+them to: an adaptive Bogacki-Shampine (RK23) integration of dW/dt = -grad L with
+a step size per start, until the gradient is small, then Newton's method to
+|grad L| < 1e-10. A start that Newton takes to a saddle with a descent direction
+inside the coordinate space was only passing by (a plateau): the saddle is
+recorded as visited, the start is pushed along that direction and flows on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..maths.kernels import evaluate, flow_gradient
+
+# Bogacki-Shampine 3(2) tableau.
+_A21, _A32 = 0.5, 0.75
+_B = np.array([2 / 9, 1 / 3, 4 / 9])
+_E = np.array([-5 / 72, 1 / 12, 1 / 9, -1 / 8])
+
+CONVERGED, DEAD, UNCONVERGED = "converged", "dead", "unconverged"
+
+
+@dataclass(frozen=True)
+class DescentOptions:
+    """Tolerances of the descent (absolute ones scale with the teacher norm)."""
+
+    rtol: float = 1e-3                # local error / (step x |dW/dt|)
+    atol: float = 1e-9
+    window: int = 24                  # starts integrated at once
+    handoff_gradient: float = 1e-3    # first try of Newton: accepted only at a minimum
+    switch_gradient: float = 1e-5     # flow -> Newton below this |grad|
+    gradient_tol: float = 1e-10       # |grad L| of a polished critical point
+    max_newton: int = 25
+    max_newton_move: float = 0.05     # relative; further Newton moves mean "not close yet"
+    max_newton_move_minimum: float = 0.5  # ... except to a minimum of lower loss
+    max_time: float = 2e4             # flow time per start
+    max_steps: int = 40000            # integrator steps per start and round
+    max_escapes: int = 6
+    escape_step: float = 1e-2         # relative size of the push off a saddle
+    negative_tol: float = 1e-7        # eigenvalues below -this are negative
+    dead_tol: float = 1e-4            # relative norm of a dead student
+
+
+@dataclass
+class DescentResult:
+    """Where each start ended.
+
+    Attributes
+    ----------
+    students : ndarray, shape (S, K, n)
+        Final points (dead students set to exactly zero).
+    status : ndarray of str, shape (S,)
+        ``converged``, ``dead`` (a student reached zero: the loss is not
+        differentiable there) or ``unconverged``.
+    grad_norm : ndarray, shape (S,)
+        |grad L| at the final point (over the living students).
+    time : ndarray, shape (S,)
+        Gradient-flow time spent.
+    saddles : list of (int, ndarray (K, n))
+        Saddles visited on the way: (start index, point).
+    """
+
+    students: np.ndarray
+    status: np.ndarray
+    grad_norm: np.ndarray
+    time: np.ndarray
+    saddles: list = field(default_factory=list)
+
+
+def gradient_norm(gradient):
+    return np.sqrt(np.einsum("bkn,bkn->b", gradient, gradient))
+
+
+def flow(W, V, options, scale, stop_gradient, max_time):
+    """Integrate gradient flow for every start until it is nearly stationary.
+
+    At most ``options.window`` starts are integrated at once, and a start that
+    finishes makes room for the next: a batched step costs nearly the same for 5
+    starts as for 30, and flow times differ several-fold between starts.
+
+    Parameters
+    ----------
+    W : ndarray, shape (B, K, n)
+    V : ndarray, shape (M, n)
+    stop_gradient : ndarray, shape (B,)
+        Per-start gradient norm at which to stop.
+    max_time : ndarray, shape (B,)
+        Per-start time budget.
+
+    Returns
+    -------
+    W : ndarray, shape (B, K, n)
+    time : ndarray, shape (B,)
+    status : ndarray of str, shape (B,)
+        ``converged`` (gradient small), ``dead`` or ``unconverged``.
+    """
+    W = W.copy()
+    B = W.shape[0]
+    time = np.zeros(B)
+    status = np.full(B, UNCONVERGED, dtype=object)
+    dead_norm = options.dead_tol * scale
+    admitted = 0
+    active = np.zeros(0, dtype=int)
+    y, k1 = W[:0].copy(), W[:0].copy()
+    h, steps = np.zeros(0), np.zeros(0, dtype=int)
+    while True:
+        if active.size <= 0.75 * options.window and admitted < B:
+            new = np.arange(admitted, min(B, admitted + options.window - active.size))
+            admitted = new[-1] + 1
+            active = np.concatenate([active, new])
+            y = np.concatenate([y, W[new]])
+            k1 = np.concatenate([k1, -flow_gradient(W[new], V)])
+            h = np.concatenate([h, np.full(new.size, 0.1)])
+            steps = np.concatenate([steps, np.zeros(new.size, dtype=int)])
+        if not active.size:
+            break
+        steps += 1
+        hh = h[:, None, None]
+        k2 = -flow_gradient(y + _A21 * hh * k1, V)
+        k3 = -flow_gradient(y + _A32 * hh * k2, V)
+        y_new = y + hh * (_B[0] * k1 + _B[1] * k2 + _B[2] * k3)
+        k4 = -flow_gradient(y_new, V)
+        error = hh * (_E[0] * k1 + _E[1] * k2 + _E[2] * k3 + _E[3] * k4)
+        # The local error is measured against the step's own displacement h |dW/dt|
+        # (plus a floor): a norm that does not depend on the arbitrary basis of the
+        # reduced coordinates, and that tightens as the flow slows down, so the
+        # stiff modes never hold the gradient up at the stability bound.
+        tolerance = options.atol * scale + options.rtol * h * _rms(k1)
+        ratio = _rms(error) / tolerance
+        ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+        accept = ratio <= 1.0
+        y = np.where(accept[:, None, None], y_new, y)
+        k1 = np.where(accept[:, None, None], k4, k1)
+        time[active] += np.where(accept, h, 0.0)
+        factor = np.clip(0.9 * np.maximum(ratio, 1e-10) ** (-1 / 3), 0.2, 5.0)
+        h = h * np.where(np.isfinite(factor), factor, 0.2)
+
+        norms = np.linalg.norm(y, axis=-1).min(axis=1)
+        grad = gradient_norm(k1)
+        dead = norms < dead_norm
+        done_grad = accept & (grad < stop_gradient[active])
+        out_of_budget = (time[active] >= max_time[active]) | (steps >= options.max_steps)
+        finished = dead | done_grad | out_of_budget
+        if finished.any():
+            ids = active[finished]
+            W[ids] = y[finished]
+            status[ids] = np.where(dead[finished], DEAD,
+                                   np.where(done_grad[finished], CONVERGED, UNCONVERGED))
+            keep = ~finished
+            active, y, k1, h, steps = active[keep], y[keep], k1[keep], h[keep], steps[keep]
+    return W, time, status
+
+
+def _rms(x):
+    """Root mean square over each start's entries, shape (B,)."""
+    return np.sqrt(np.einsum("bkn,bkn->b", x, x) / (x.shape[1] * x.shape[2]))
+
+
+# Numbers of dense Hessian entries held at once by ``newton`` (8 bytes each).
+HESSIAN_BUDGET = 2 * 10**7
+
+
+def newton(W, V, options, scale):
+    """``_newton_batch`` over sub-batches small enough for dense Hessians."""
+    B, K, n = W.shape
+    size = max(1, HESSIAN_BUDGET // (K * n) ** 2)
+    parts = [_newton_batch(W[i:i + size], V, options, scale) for i in range(0, B, size)]
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def _newton_batch(W, V, options, scale):
+    """Polish points with Newton steps, then look for a descent direction.
+
+    Steps solve (H + mu I) dW = -grad with a tiny shift mu: along exactly flat
+    directions (symmetries, split manifolds) the gradient vanishes up to round-off,
+    so they move by a negligible amount, while every curved direction gets the
+    plain Newton step. An LU solve costs a tenth of the eigendecomposition a
+    pseudo-inverse needs.
+
+    Parameters
+    ----------
+    W : ndarray, shape (B, K, n)
+    V : ndarray, shape (M, n)
+
+    Returns
+    -------
+    W : ndarray, shape (B, K, n)
+    converged : ndarray of bool, shape (B,)
+        |grad| below ``gradient_tol`` without moving further than
+        ``max_newton_move * scale`` in total, or ``max_newton_move_minimum * scale``
+        to a minimum of lower loss. (Near a minimum that is a flat manifold, such as
+        split students when K > M, Newton moves along its nearly flat directions,
+        where the loss grows like the cube of the distance and the flow creeps.)
+    grad_norm : ndarray, shape (B,)
+    min_eigenvalue : ndarray, shape (B,)
+        Smallest eigenvalue of the in-span Hessian at the last iterate when it is
+        below ``-negative_tol``; else 0 (no direction of descent).
+    softest : ndarray, shape (B, K, n)
+        Its eigenvector (zero when there is none).
+    """
+    W = W.copy()
+    B, K, n = W.shape
+    start = W.copy()
+    grad_norm = np.full(B, np.inf)
+    converged = np.zeros(B, dtype=bool)
+    failed = np.zeros(B, dtype=bool)
+    active = np.arange(B)
+    shift = 1e-8 * scale
+    for _ in range(options.max_newton + 1):
+        if not active.size:
+            break
+        g = evaluate(W[active], V, 1).gradient.reshape(active.size, K * n)
+        grad_norm[active] = np.linalg.norm(g, axis=1)
+        done = grad_norm[active] < options.gradient_tol
+        converged[active[done]] = True
+        active = active[~done]
+        if not active.size:
+            break
+        g = g[~done]
+        H = evaluate(W[active], V, 2).hessian.reshape(active.size, K * n, K * n)
+        H[:, np.arange(K * n), np.arange(K * n)] += shift
+        with np.errstate(all="ignore"):
+            try:
+                step = np.linalg.solve(H, -g[..., None])[..., 0]
+            except np.linalg.LinAlgError:      # an exactly singular H: pseudo-inverse
+                step = -np.einsum("bij,bj->bi", np.linalg.pinv(H, hermitian=True), g)
+        W[active] += step.reshape(active.size, K, n)
+        moved = np.linalg.norm((W[active] - start[active]).reshape(active.size, -1), axis=1)
+        bad = ~np.isfinite(moved) | (moved > options.max_newton_move_minimum * scale)
+        failed[active[bad]] = True
+        active = active[~bad]
+    converged &= ~failed
+    min_eigenvalue, softest = _descent_directions(W, V, converged, options)
+    far = converged & (np.linalg.norm((W - start).reshape(B, -1), axis=1)
+                       > options.max_newton_move * scale)
+    for i in np.nonzero(far)[0]:
+        # Newton also slides along split manifolds, which the flow barely does; a
+        # student it nearly kills is a different end (a dead student): flow on.
+        shrunk = (np.linalg.norm(W[i], axis=1).min()
+                  < 0.5 * np.linalg.norm(start[i], axis=1).min())
+        if shrunk or not _lower_minimum(W[i], start[i], min_eigenvalue[i], V, options):
+            converged[i] = False
+    return W, converged, grad_norm, min_eigenvalue, softest
+
+
+def _descent_directions(W, V, where, options):
+    """Smallest in-span Hessian eigenvalue and its vector where it is negative.
+
+    A Cholesky factorisation of H + negative_tol I succeeds exactly when there is
+    no eigenvalue below -negative_tol; only points where it fails (saddles) pay
+    for an eigendecomposition.
+    """
+    B, K, n = W.shape
+    min_eigenvalue = np.zeros(B)
+    softest = np.zeros_like(W)
+    ids = np.nonzero(where)[0]
+    if not ids.size:
+        return min_eigenvalue, softest
+    H = evaluate(W[ids], V, 2).hessian.reshape(ids.size, K * n, K * n)
+    H = 0.5 * (H + H.transpose(0, 2, 1))
+    shifted = H + options.negative_tol * np.eye(K * n)
+    try:
+        np.linalg.cholesky(shifted)
+        return min_eigenvalue, softest
+    except np.linalg.LinAlgError:
+        pass
+    for j, i in enumerate(ids):
+        try:
+            np.linalg.cholesky(shifted[j])
+        except np.linalg.LinAlgError:
+            values, vectors = np.linalg.eigh(H[j])
+            min_eigenvalue[i] = values[0]
+            softest[i] = vectors[:, 0].reshape(K, n)
+    return min_eigenvalue, softest
+
+
+def _canonical_sign(vectors):
+    """Flip each vector so that its largest-magnitude entry is positive."""
+    flat = vectors.reshape(vectors.shape[0], -1)
+    pivot = flat[np.arange(flat.shape[0]), np.abs(flat).argmax(axis=1)]
+    return vectors * np.where(pivot < 0, -1.0, 1.0)[:, None, None]
+
+
+def descend(starts, V, options=DescentOptions(), progress=None):
+    """Take every start to the critical point gradient flow leads it to.
+
+    Parameters
+    ----------
+    starts : ndarray, shape (S, K, n)
+    V : ndarray, shape (M, n)
+    progress : callable(done, total) or None
+
+    Returns
+    -------
+    DescentResult
+    """
+    S, K, n = starts.shape
+    scale = float(np.sqrt(np.min(np.einsum("mn,mn->m", V, V))))
+    W = starts.astype(float).copy()
+    status = np.full(S, UNCONVERGED, dtype=object)
+    grad_norm = np.full(S, np.inf)
+    time = np.zeros(S)
+    escapes = np.zeros(S, dtype=int)
+    # The first Newton attempt comes early, at |grad| < handoff_gradient: the last
+    # stretch of a flow creeps into a minimum at the rate of its softest curvature,
+    # and Newton goes straight there. It is taken only if it ends at a minimum, below
+    # the loss it started from; otherwise the flow goes on to switch_gradient as
+    # before (so saddles are still met by the flow itself).
+    switch = np.full(S, max(options.handoff_gradient, options.switch_gradient) * scale)
+    strict = options.switch_gradient * scale
+    saddles = []
+    pending = np.arange(S)
+    finished = 0
+    while pending.size:
+        budget = options.max_time - time[pending]
+        W_flow, t, flow_status = flow(W[pending], V, options, scale, switch[pending], budget)
+        W[pending] = W_flow
+        time[pending] += t
+        next_round = []
+        # Stalled or out of time: final.
+        for status_value in (UNCONVERGED, DEAD):
+            ids = pending[flow_status == status_value]
+            status[ids] = status_value
+        ids = pending[flow_status == CONVERGED]
+        if ids.size:
+            W_new, ok, g, lam, soft = newton(W[ids], V, options, scale)
+            for j, i in enumerate(ids):
+                if switch[i] > strict:
+                    if (ok[j] and np.linalg.norm(W_new[j], axis=1).min() >= options.dead_tol * scale
+                            and _lower_minimum(W_new[j], W[i], lam[j], V, options)):
+                        W[i], status[i], grad_norm[i] = W_new[j], CONVERGED, g[j]
+                    else:
+                        switch[i] = strict
+                        next_round.append(i)
+                    continue
+                if not ok[j]:
+                    # Not close enough for Newton yet: flow on, to a smaller gradient.
+                    if switch[i] > 1e3 * options.gradient_tol * scale and time[i] < options.max_time:
+                        switch[i] *= 0.01
+                        next_round.append(i)
+                    else:
+                        status[i] = UNCONVERGED
+                        grad_norm[i] = g[j]
+                    continue
+                if np.linalg.norm(W_new[j], axis=1).min() < options.dead_tol * scale:
+                    # Newton took a student to (nearly) zero: a dead student, where
+                    # the loss is not differentiable (its Hessian is meaningless).
+                    status[i] = DEAD
+                    W[i], grad_norm[i] = _polish_dead(W_new[j], V, options, scale)
+                    continue
+                if lam[j] < -options.negative_tol and escapes[i] < options.max_escapes:
+                    saddles.append((int(i), W_new[j].copy()))
+                    escapes[i] += 1
+                    # Alternate sides, so a push that flows back is not repeated.
+                    push = _canonical_sign(soft[j:j + 1])[0] * (-1.0) ** (escapes[i] - 1)
+                    W[i] = W_new[j] + options.escape_step * scale * push
+                    # Near a soft saddle the pushed point is already "stationary"
+                    # by the usual test: demand a real decrease of the gradient.
+                    pushed = gradient_norm(evaluate(W[i][None], V, 1).gradient)[0]
+                    switch[i] = min(options.switch_gradient * scale, 0.01 * pushed)
+                    next_round.append(i)
+                    continue
+                W[i] = W_new[j]
+                status[i] = CONVERGED
+                grad_norm[i] = g[j]
+        dead_ids = pending[flow_status == DEAD]
+        for i in dead_ids:
+            W[i], grad_norm[i] = _polish_dead(W[i], V, options, scale)
+        finished += pending.size - len(next_round)
+        if progress is not None:
+            progress(finished, S)
+        pending = np.array(sorted(next_round), dtype=int)
+    return DescentResult(students=W, status=status, grad_norm=grad_norm, time=time,
+                         saddles=saddles)
+
+
+def _lower_minimum(W, before, min_eigenvalue, V, options):
+    """Whether Newton's end W is a minimum (no eigenvalue below -negative_tol) of
+    loss no higher than at ``before``, where it started."""
+    return (min_eigenvalue >= -options.negative_tol
+            and evaluate(W[None], V, 0).loss[0] <= evaluate(before[None], V, 0).loss[0])
+
+
+def _polish_dead(W, V, options, scale):
+    """Zero the dead students and polish the living ones (the loss is smooth in them)."""
+    W = W.copy()
+    alive = np.linalg.norm(W, axis=1) >= options.dead_tol * scale
+    W[~alive] = 0.0
+    if not alive.any():
+        return W, 0.0
+    living = W[alive][None]
+    polished, ok, g, _, _ = newton(living, V, options, scale)
+    if ok[0]:
+        W[alive] = polished[0]
+    else:
+        g = gradient_norm(evaluate(living, V, 1).gradient)
+    return W, float(g[0])

@@ -1,0 +1,132 @@
+"""Service layer: validated configs in, cached JSON-able results out.
+
+Results are cached under ``landscape:<ENGINE_VERSION>:<kind>:<sha256 of the canonical
+config JSON>``, so an engine upgrade never serves stale results and keys never depend
+on numpy reprs. The cache is anything with ``get(key)`` and ``set(key, value)``
+(flask-caching's ``Cache`` in the app); a failing or corrupt cache read is treated
+as a miss. No web framework is imported here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+
+import numpy as np
+
+from ..config import inf_or_int
+from ..errors import ComputationLimit
+from ..methods import surfaces
+from ..methods.catalog import Catalog, find_fixed_points
+from ..methods.families import families, pattern_matrix, teacher_pattern
+from ..methods.flows import run_flow
+from ..methods.hierarchy import build_hierarchy
+from ..methods.trajectories import catalog_trajectories
+from ..version import ENGINE_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def cache_key(kind, payload):
+    """Stable key of a result kind and its canonical config dict."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return f"landscape:{ENGINE_VERSION}:{kind}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def time_budget(seconds, progress=None):
+    """A progress callback that passes its arguments on to ``progress`` and stops the
+    computation with ComputationLimit once ``seconds`` have passed since its creation.
+    Computations report progress between chunks, so they stop within one chunk."""
+
+    deadline = time.monotonic() + seconds
+
+    def check(*args):
+        if progress is not None:
+            progress(*args)
+        if time.monotonic() > deadline:
+            raise ComputationLimit(f"stopped after the time budget of {seconds:g} s; "
+                                   "ask for fewer starts or students")
+
+    return check
+
+
+def _cached(cache, kind, payload, compute):
+    key = cache_key(kind, payload)
+    if cache is not None:
+        try:
+            value = cache.get(key)
+        except Exception as exc:   # corrupt entry or unreachable backend: recompute
+            log.warning("cache read failed for %s: %s", key, exc)
+            value = None
+        if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
+            return value
+    value = compute()
+    value["engine_version"] = ENGINE_VERSION
+    if cache is not None:
+        try:
+            cache.set(key, value)
+        except Exception as exc:
+            log.warning("cache write failed for %s: %s", key, exc)
+    return value
+
+
+def catalog_result(config, cache=None, progress=None, executor=None):
+    """The catalog as JSON (``Catalog.to_json``), cached."""
+    def compute():
+        return find_fixed_points(config, progress=progress, executor=executor).to_json()
+
+    return _cached(cache, "catalog", config.to_dict(), compute)
+
+
+def trajectories_result(config, cache=None, points=60, progress=None, executor=None):
+    """Flows from every catalog start (float32 data as lists), labelled by endpoint.
+
+    The catalog is read back from the cache (computed first if it is not there)."""
+    def compute():
+        catalog = Catalog.from_json(catalog_result(config, cache, progress, executor))
+        return catalog_trajectories(catalog, points=points).to_json()
+
+    return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
+
+
+def flow_result(config, cache=None):
+    """ODE trajectory (and simulation) of a FlowConfig as JSON."""
+    def compute():
+        return run_flow(config).to_json()
+
+    return _cached(cache, "flow", config.to_dict(), compute)
+
+
+def families_result(setup, dim, widths, k1s, cache=None):
+    """Family members over widths K = M: {"rows": [{"students", k1, loss, kind, ...}]}."""
+    def compute():
+        rows = []
+        pattern = teacher_pattern(setup.P)
+        for K in widths:
+            P = pattern_matrix(pattern, K)
+            for m in families(K, P, dim, [k for k in k1s if k < K]):
+                rows.append({"students": K, **m.to_json()})
+        return {"rows": rows}
+
+    payload = {"teacher": setup.to_json(), "dim": inf_or_int(dim),
+               "widths": list(widths), "k1": list(k1s)}
+    return _cached(cache, "families", payload, compute)
+
+
+def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
+    def compute():
+        return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
+
+    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)}, compute)
+
+
+def loss_surface(catalog_json, index, config, directions="soft", other=None, size=41,
+                 span=None):
+    """``surfaces.loss_surface`` at catalog entry ``index`` (``other``: towards that entry)."""
+    points = catalog_json["fixed_points"]
+    target = (np.array(points[other]["students"]) if other is not None and other != index
+              else None)
+    return surfaces.loss_surface(np.array(points[index]["students"]), config.teacher.P,
+                                 directions, target, size, span,
+                                 target_label=f"fixed point {other}")

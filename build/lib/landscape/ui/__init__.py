@@ -1,0 +1,1 @@
+"""Dash layout and callbacks (the only modules that import dash)."""

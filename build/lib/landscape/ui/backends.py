@@ -1,0 +1,190 @@
+"""Where the dashboard keeps results and runs background jobs.
+
+Without ``REDIS_URL``: results in a FileSystemCache, jobs in processes managed by
+Diskcache. With it: results in Redis (shared by every gunicorn worker) and jobs on
+Celery workers (``landscape.worker``). Either way at most ``max_jobs`` jobs run at once;
+one more is refused with a message instead of queueing without bound.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from dash import CeleryManager, DiskcacheManager
+from flask import g, has_request_context
+
+JOBS_KEY = "landscape:jobs"
+REDIS_CACHE_SECONDS = 30 * 24 * 3600
+
+
+class ServerBusy(RuntimeError):
+    """All background-job slots are taken."""
+
+
+def cache_config(settings):
+    """flask-caching configuration. Keys carry the engine version, so entries never go
+    stale; files are kept (up to 2000), Redis entries for 30 days."""
+    if settings.redis_url:
+        # Entries expire after 30 days: with Redis's volatile-lru policy (compose file)
+        # only such entries are evicted under memory pressure, never the task queue.
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
+                "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 10},
+                "CACHE_DEFAULT_TIMEOUT": REDIS_CACHE_SECONDS}
+    return {"CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": os.path.join(settings.cache_dir, "results"),
+            "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": 0}
+
+
+class RecordingCache:
+    """A result cache that notes hits and misses of the current request, so that a
+    response can say whether it was served from the cache (``X-Landscape-Cache``)."""
+
+    def __init__(self, cache):
+        self.cache = cache
+
+    def get(self, key):
+        value = None
+        try:
+            value = self.cache.get(key)
+            return value
+        finally:        # an unreadable entry (it raised) is a miss too
+            if has_request_context():
+                hit = value is not None and getattr(g, "landscape_cache", "hit") == "hit"
+                g.landscape_cache = "hit" if hit else "miss"
+
+    def set(self, key, value):
+        return self.cache.set(key, value)
+
+
+class _Bounded:
+    """Mixin for a Dash background-callback manager: at most ``max_jobs`` at once.
+
+    The running jobs' handles are kept in the manager's own shared store (diskcache
+    or Redis), so the bound holds across all gunicorn workers.
+    """
+
+    max_jobs = 4
+    max_age = 600.0      # seconds after which a job no longer holds a slot
+
+    def call_job_fn(self, key, job_fn, args, context):
+        now = time.time()
+        with self._jobs_lock():
+            # Entries are "job@start time"; old ones are dropped too, because a Celery
+            # result that has expired reads as PENDING forever.
+            running = []
+            for entry in self._load_jobs():
+                job, _, started = entry.rpartition("@")
+                if now - float(started) < self.max_age and self.job_running(job):
+                    running.append(entry)
+            if len(running) >= self.max_jobs:
+                raise ServerBusy(f"the server is busy ({len(running)} jobs running); "
+                                 "try again in a minute")
+            job = super().call_job_fn(key, job_fn, args, context)
+            self._save_jobs(running + [f"{job}@{now}"])
+        return job
+
+
+def close_inherited_sockets():
+    """Close every socket this process inherited from its parent.
+
+    A Diskcache job is a fork of the gunicorn worker, taken while it serves a request:
+    it inherits that browser connection. When the worker is done with the connection,
+    the job's copy still keeps it open, so the browser sends its next request on it
+    and waits for an answer until the job ends (seen as pages that hang while a job
+    runs). A job needs none of these sockets.
+    """
+    import stat
+
+    if not os.path.isdir("/proc/self/fd"):       # not Linux: nothing to do here
+        return
+    # Point each one at /dev/null rather than closing it: Python socket objects in this
+    # process still own those numbers, and closing one later must not hit a reused fd.
+    null = os.open(os.devnull, os.O_RDWR)
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fd = int(name)
+            if fd != null and stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.dup2(null, fd)
+        except (OSError, ValueError):
+            pass
+    os.close(null)
+
+
+class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
+    def __init__(self, cache, max_jobs, max_age):
+        super().__init__(cache)
+        self.max_jobs, self.max_age = max_jobs, max_age
+
+    def make_job_fn(self, fn, progress, key=None):
+        job = super().make_job_fn(fn, progress, key)
+
+        def detached_job(*args, **kwargs):     # runs in the forked job process
+            close_inherited_sockets()
+            return job(*args, **kwargs)
+
+        return detached_job
+
+    def _jobs_lock(self):
+        import diskcache
+
+        return diskcache.Lock(self.handle, JOBS_KEY + ":lock", expire=30)
+
+    def _load_jobs(self):
+        return self.handle.get(JOBS_KEY, [])
+
+    def _save_jobs(self, jobs):
+        self.handle.set(JOBS_KEY, list(jobs))
+
+
+class BoundedCeleryManager(_Bounded, CeleryManager):
+    def __init__(self, celery_app, max_jobs, max_age):
+        super().__init__(celery_app)
+        self.max_jobs, self.max_age = max_jobs, max_age
+
+    @property
+    def _redis(self):
+        return self.handle.backend.client
+
+    def _jobs_lock(self):
+        return self._redis.lock(JOBS_KEY + ":lock", timeout=30, blocking_timeout=10)
+
+    def _load_jobs(self):
+        return [job.decode() for job in self._redis.lrange(JOBS_KEY, 0, -1)]
+
+    def _save_jobs(self, jobs):
+        pipe = self._redis.pipeline()
+        pipe.delete(JOBS_KEY)
+        if jobs:
+            pipe.rpush(JOBS_KEY, *jobs)
+        pipe.execute()
+
+
+def background_manager(settings):
+    """The background-callback manager of a deployment."""
+    max_age = 1.5 * settings.job_seconds + 60     # a job stops itself at job_seconds
+    if settings.redis_url:
+        from ..running.tasks import celery_app
+
+        return BoundedCeleryManager(celery_app(settings.redis_url, settings.visibility_seconds),
+                                    settings.max_jobs, max_age)
+    import diskcache
+
+    store = diskcache.Cache(os.path.join(settings.cache_dir, "jobs"))
+    return BoundedDiskcacheManager(store, settings.max_jobs, max_age)
+
+
+def redis_status(settings, timeout=1.0):
+    """"ok", "unreachable" or None (no Redis configured), for /health."""
+    if not settings.redis_url:
+        return None
+    import redis
+
+    started = time.monotonic()
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=timeout,
+                                      socket_timeout=timeout)
+        client.ping()
+        client.close()
+    except redis.RedisError:
+        return "unreachable"
+    return "ok" if time.monotonic() - started < 5 * timeout else "slow"

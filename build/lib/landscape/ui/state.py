@@ -1,0 +1,116 @@
+"""The dashboard's state: controls, their URL form, presets and validation.
+
+Each control's component id equals its URL query parameter and CLI option name.
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from ..config import make_catalog_config, make_flow_config
+from ..errors import ConfigError
+
+# Interactive limits: a shared server must answer promptly.
+UI_MAX_STUDENTS = 20
+UI_MAX_TEACHERS = 20
+UI_MAX_STARTS = 2000
+UI_MAX_TIME = 500.0
+UI_MAX_POINTS = 400
+
+CONTROLS = [  # (id = URL parameter = CLI option, label, default)
+    ("students", "students K", "6"),
+    ("teachers", "teachers M", "6"),
+    ("teacher", "teacher", "orthonormal"),
+    ("dim", "input dimension d", "6"),
+    ("lr", "learning rate (0 = gradient flow)", "0"),
+    ("starts", "random starts", "200"),
+    ("seed", "seed", "0"),
+    ("init-dim", "initial dimension (d = ∞)", "1000"),
+]
+CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
+DEFAULTS = {cid: default for cid, _, default in CONTROLS}
+# View state kept in the URL besides the controls.
+VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "widths": ""}
+# What the views compute besides the catalog (precompute fills the same results).
+FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+FAMILY_MAX_WIDTH = 25
+FAMILY_K1 = range(0, 5)
+MAX_HIERARCHY_WIDTHS = 5
+TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d", "Flows 3D"),
+        ("families", "Families"), ("hierarchy", "Hierarchy"), ("theory", "Theory")]
+
+PRESETS = {
+    "first spurious minimum (K = M = 6, d = 6)": dict(students="6", teachers="6", dim="6",
+                                                      starts="1000"),
+    "K = M = 8, d = 8": dict(students="8", teachers="8", dim="8", starts="200"),
+    "over-parameterised K = M + 1 = 9": dict(students="9", teachers="8", dim="inf",
+                                             starts="200"),
+    "correlated teacher (rho = 0.3), K = M = 6": dict(students="6", teachers="6",
+                                                      teacher="correlated:0.3", dim="inf"),
+    "d = M: K = M = 8 in d = 8": dict(students="8", teachers="8", dim="8"),
+    "d = ∞: K = M = 8": dict(students="8", teachers="8", dim="inf"),
+    "one-pass SGD, lr = 0.5, K = M = 3": dict(students="3", teachers="3", dim="inf", lr="0.5",
+                                             starts="100"),
+}
+
+
+def from_query(search):
+    """Control and view values from a URL query string (unknown keys ignored)."""
+    values = dict(DEFAULTS) | dict(VIEW_DEFAULTS)
+    for key, value in parse_qsl((search or "").lstrip("?"), keep_blank_values=True):
+        if key in values:
+            values[key] = value[:200]          # bounded: a URL is user input
+    return values
+
+
+def to_query(values):
+    return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
+                            if k in values and values[k] is not None
+                            and not (k == "widths" and not values[k])})
+
+
+def catalog_config(values):
+    """Validated CatalogConfig from control values (raises ConfigError)."""
+    teacher = str(values.get("teacher", "")).strip()
+    if teacher.lower().startswith("file:"):
+        raise ConfigError("teacher files are for the command line; the dashboard takes "
+                          "orthonormal, correlated:RHO, norms:... or random:SEED")
+    return make_catalog_config(
+        students=values["students"], teachers=values["teachers"], teacher=teacher,
+        dim=values["dim"], starts=values["starts"], seed=values["seed"],
+        init_dim=values["init-dim"], max_students=UI_MAX_STUDENTS,
+        max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS)
+
+
+def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
+    """Validated FlowConfig for the 2D flow view: catalog start ``start``."""
+    config = catalog_config(values)          # same checks and limits
+    if float(time) > UI_MAX_TIME:
+        raise ConfigError(f"time must be at most {UI_MAX_TIME:g} here")
+    return make_flow_config(
+        students=config.students, teachers=config.teachers, teacher=config.teacher.spec,
+        dim=values["dim"], lr=values["lr"], time=time, points=min(points, UI_MAX_POINTS),
+        seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
+        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
+
+
+def family_widths(config):
+    """Widths K = M of the Families view: 2 up to 25 (and at most d)."""
+    return list(range(2, int(min(FAMILY_MAX_WIDTH, config.dim)) + 1))
+
+
+def hierarchy_widths(text, config):
+    """Widths of the Hierarchy view from its text box ("" means M, M+1, M+2)."""
+    M = config.teachers
+    text = (text or "").replace(",", " ").strip()
+    if not text:
+        widths = [M, M + 1, M + 2]
+    else:
+        try:
+            widths = sorted({int(word) for word in text.split()})
+        except ValueError:
+            raise ConfigError("widths must be whole numbers, e.g. 6 7 8") from None
+        if len(widths) > MAX_HIERARCHY_WIDTHS:
+            raise ConfigError(f"at most {MAX_HIERARCHY_WIDTHS} widths here")
+    if widths[0] < 1 or widths[-1] > UI_MAX_STUDENTS:
+        raise ConfigError(f"widths must be between 1 and {UI_MAX_STUDENTS} here")
+    return widths

@@ -1,0 +1,119 @@
+"""The dashboard's views as plain functions: what each callback returns for given inputs,
+without a browser or a server."""
+import json
+
+import numpy as np
+import pytest
+from dash import no_update
+
+from landscape.running import service
+from landscape.ui import callbacks, state
+from landscape.ui.common import ViewContext, config_from_search
+from landscape.ui.tabs import families, fixed_points, flows_2d, flows_3d, hierarchy
+
+SEARCH = "?students=4&teachers=4&dim=4&starts=30&point=1"
+
+
+class DictCache(dict):
+    def set(self, key, value):
+        self[key] = value
+
+
+@pytest.fixture(scope="module")
+def view():
+    """A context with the catalog of SEARCH computed by the catalog job."""
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search(SEARCH)
+    reports = []
+    ready, summary = callbacks.run_catalog_job(context, raw, lambda *a: reports.append(a))
+    return context, raw, ready, summary, reports
+
+
+def test_catalog_job_reports_progress_and_summarises_the_cached_result(view):
+    context, raw, ready, summary, reports = view
+    assert ready == raw
+    assert reports[0] == (0, 30) and reports[-1] == (30, 30)
+    catalog = context.catalog(raw)
+    assert f"global fraction {catalog['global_fraction']:.3f}" in summary
+    assert len(context.cache) == 1                     # the job cached it; the view reads it
+
+
+def test_fixed_points_view(view):
+    context, raw, ready, _, _ = view
+    figure, table, options, value, others = fixed_points.show_catalog(context, ready, SEARCH)
+    catalog = context.catalog(raw)
+    assert len(options) == len(catalog["fixed_points"]) == len(others)
+    assert value == ("1" if len(options) > 1 else "0")          # ?point=1 when it exists
+    assert figure.data
+    # A result for controls that have changed since is not shown.
+    stale = fixed_points.show_catalog(context, ready, SEARCH.replace("starts=30", "starts=31"))
+    assert stale == (no_update,) * 5
+    q, m, spectrum = fixed_points.show_point(context, "0", ready)
+    np.testing.assert_allclose(q.data[0].z, catalog["fixed_points"][0]["Q"])
+    surface, contour = fixed_points.show_surface(context, "0", "soft", None, ready)
+    assert np.shape(surface.data[0].z) == (41, 41)
+
+
+def test_downloads_carry_the_catalog(view):
+    context, _, ready, _, _ = view
+    sent = fixed_points.download(context, "download-json-button", ready)
+    data = json.loads(sent["content"])
+    assert data["fixed_points"] and "students" not in data["fixed_points"][0]
+    sent = fixed_points.download(context, "download-csv-button", ready)
+    assert sent["filename"] == "fixed_points.csv"
+    assert len(sent["content"].splitlines()) == len(data["fixed_points"]) + 1
+
+
+def test_only_the_visible_tab_computes(view):
+    context, raw, ready, _, _ = view
+    before = len(context.cache)
+    assert flows_2d.show_flow(context, raw, "5", "", "0", "fixed-points") == (no_update,) * 3
+    assert flows_3d.show_flows_3d(context, ready, "families", None, None, None) is no_update
+    assert families.show_families(context, raw, "flows-2d") == (no_update, no_update)
+    assert len(context.cache) == before
+
+
+def test_flow_views(view):
+    context, raw, ready, _, _ = view
+    figure, last, marks = flows_2d.show_flow(context, raw, "5", "", "0", "flows-2d")
+    assert last == int(state.UI_MAX_POINTS) or last > 0
+    assert marks[last] == "5"
+    q, m = flows_2d.show_flow_heatmaps(context, last, raw, "5", "", "0")
+    assert q.layout.title.text.startswith("Q at t = 5")
+    message, _, _ = flows_2d.show_flow(context, raw, "-1", "", "0", "flows-2d")
+    assert "time" in json.dumps(message.to_plotly_json())
+    figure3d = flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None)
+    assert any(trace.mode == "lines" for trace in figure3d.data)
+
+
+def test_families_view_and_its_message_for_asymmetric_teachers():
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=4&teachers=4&dim=4")
+    figure, table = families.show_families(context, raw, "families")
+    assert "K = M = 4" in json.dumps(table[0].to_plotly_json())
+    raw, _ = config_from_search("?students=4&teachers=4&dim=4&teacher=norms:1,2,3,4")
+    figure, table = families.show_families(context, raw, "families")
+    assert table is None and figure.layout.annotations
+
+
+def test_hierarchy_view_reports_and_refuses_bad_widths():
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=2&teachers=2&dim=3&starts=10")
+    lines = []
+    figure, status = hierarchy.compute_hierarchy(context, raw, "2 3", lines.append)
+    assert status == "widths [2, 3]" and lines and figure.data
+    _, status = hierarchy.compute_hierarchy(context, raw, "2 99", lines.append)
+    assert "between 1 and" in status
+
+
+def test_show_tab_shows_exactly_one_view():
+    styles = callbacks.show_tab("families")
+    shown = [value for (value, _), style in zip(state.TABS, styles) if style["display"] == "block"]
+    assert shown == ["families"]
+
+
+def test_axis_options_keep_valid_choices():
+    raw, _ = config_from_search("?students=3&teachers=2")
+    out = flows_3d.axis_options(raw, "Q[0,1]", "nonsense", None)
+    assert out[3] == "Q[0,1]" and out[4] == flows_3d.DEFAULT_AXES[1]
+    assert service.cache_key("catalog", state.catalog_config(raw).to_dict())
