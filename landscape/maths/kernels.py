@@ -223,15 +223,25 @@ def loss_with_zero_students(students, teachers):
     return max(float(evaluate(alive, teachers, 0).loss[0]), 0.0)
 
 
+def kappa_matrix(gram):
+    """The arc-cosine kernel kappa(a, b) = E[ReLU(a.x) ReLU(b.x)] of all pairs of
+    vectors with Gram matrix ``gram``, shape (..., N, N); zero vectors give zero rows.
+    The diagonal is exactly |a|^2 / 2."""
+    gram = np.asarray(gram, dtype=float)
+    sq = np.maximum(np.diagonal(gram, axis1=-2, axis2=-1), 0.0)
+    norms = np.sqrt(sq)
+    outer = norms[..., :, None] * norms[..., None, :]
+    cosines = np.clip(gram / np.where(outer > 0, outer, 1.0), -1.0, 1.0)
+    diagonal = np.arange(gram.shape[-1])
+    cosines[..., diagonal, diagonal] = 1.0
+    angles = np.arccos(cosines)
+    sines = np.sqrt(np.maximum(1.0 - cosines * cosines, 0.0))
+    return outer * (sines + (np.pi - angles) * cosines) / TWO_PI
+
+
 def teacher_constant(P):
     """``1/2 sum_rs kappa(v_r, v_s)``: the loss at W = 0, from P alone."""
-    P = np.asarray(P, dtype=float)
-    norms = np.sqrt(np.diag(P))
-    cosines = np.clip(P / np.outer(norms, norms), -1.0, 1.0)
-    angles = np.arccos(cosines)
-    np.fill_diagonal(angles, 0.0)
-    kappa = np.outer(norms, norms) * (np.sin(angles) + (np.pi - angles) * cosines) / TWO_PI
-    return 0.5 * kappa.sum()
+    return 0.5 * kappa_matrix(P).sum()
 
 
 def hessian_operator(students, teachers):
