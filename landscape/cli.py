@@ -107,7 +107,9 @@ def build_parser():
                     help="a dashboard URL query (repeatable)")
     pc.add_argument("--no-hierarchy", action="store_true",
                     help="skip the hierarchy (several catalogs per view)")
-    pc.add_argument("--list", action="store_true", help="list the presets and exit")
+    pc.add_argument("--lecture", action="append", default=[], metavar="NAME",
+                    help="every step of a shipped storyline (repeatable), e.g. spurious-minima")
+    pc.add_argument("--list", action="store_true", help="list the presets and lectures and exit")
     pc.add_argument("--executor", choices=("local", "celery"),
                     help="where catalog chunks run (default: celery when REDIS_URL is set)")
     _output_options(pc, output=False)
@@ -192,16 +194,18 @@ def run_hierarchy(args):
 
 
 def run_precompute(args):
-    from .ui import precompute, state
+    from .ui import lectures, precompute, state
 
     if args.list:
-        return "".join(f"{name}\n" for name in state.PRESETS)
+        return ("presets:\n" + "".join(f"  {name}\n" for name in state.PRESETS)
+                + "lectures:\n" + "".join(f"  {name}\n" for name in lectures.names()))
     from .settings import executor_from_env
 
     executor = executor_from_env(args.executor)
     report = (lambda text: print(text, file=sys.stderr, flush=True))
     result = precompute.run(args.preset, args.view, executor=executor,
-                            hierarchy=not args.no_hierarchy, report=report)
+                            hierarchy=not args.no_hierarchy, report=report,
+                            lecture_names=args.lecture)
     if args.format == "json":
         return json.dumps(result, indent=1) + "\n"
     lines = [f"cache: {result['cache']}"]

@@ -96,14 +96,20 @@ def test_families_view_and_its_message_for_asymmetric_teachers():
     assert table is None and figure.layout.annotations
 
 
-def test_hierarchy_view_reports_and_refuses_bad_widths():
+def test_hierarchy_view_shows_only_what_is_cached():
     context = ViewContext(cache=DictCache())
     raw, _ = config_from_search("?students=2&teachers=2&dim=3&starts=10")
+    before = hierarchy.show_hierarchy(context, None, raw, "2 3", "hierarchy")
+    assert not before.data and "compute the hierarchy" in before.layout.annotations[0].text
+    assert len(context.cache) == 0                       # looking never computes
     lines = []
-    figure, status = hierarchy.compute_hierarchy(context, raw, "2 3", lines.append)
-    assert status == "widths [2, 3]" and lines and figure.data
+    ready, status = hierarchy.compute_hierarchy(context, raw, "2 3", lines.append)
+    assert status == "widths [2, 3]" and lines and ready["raw"] == raw
+    after = hierarchy.show_hierarchy(context, ready, raw, "2 3", "hierarchy")
+    assert after.data
     _, status = hierarchy.compute_hierarchy(context, raw, "2 99", lines.append)
     assert "between 1 and" in status
+    assert hierarchy.show_hierarchy(context, ready, raw, "2 3", "families") is no_update
 
 
 def test_show_tab_shows_exactly_one_view():

@@ -51,16 +51,27 @@ def time_budget(seconds, progress=None):
     return check
 
 
+def _lookup(cache, key):
+    """The cached result under ``key``, or None."""
+    if cache is None:
+        return None
+    try:
+        value = cache.get(key)
+    except Exception as exc:   # corrupt entry or unreachable backend: a miss
+        log.warning("cache read failed for %s: %s", key, exc)
+        return None
+    if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
+        return value
+    return None
+
+
 def _cached(cache, kind, payload, compute):
+    """The cached result of ``kind`` and ``payload``; computed and stored on a miss, or
+    None on a miss when ``compute`` is None."""
     key = cache_key(kind, payload)
-    if cache is not None:
-        try:
-            value = cache.get(key)
-        except Exception as exc:   # corrupt entry or unreachable backend: recompute
-            log.warning("cache read failed for %s: %s", key, exc)
-            value = None
-        if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
-            return value
+    value = _lookup(cache, key)
+    if value is not None or compute is None:
+        return value
     value = compute()
     value["engine_version"] = ENGINE_VERSION
     if cache is not None:
@@ -114,11 +125,14 @@ def families_result(setup, dim, widths, k1s, cache=None):
     return _cached(cache, "families", payload, compute)
 
 
-def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
-    def compute():
+def hierarchy_result(config, widths, cache=None, progress=None, executor=None,
+                     compute=True):
+    """The hierarchy as JSON, cached; with ``compute=False`` only what is cached (or None)."""
+    def run():
         return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
 
-    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)}, compute)
+    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)},
+                   run if compute else None)
 
 
 def loss_surface(catalog_json, index, config, directions="soft", other=None, size=41,

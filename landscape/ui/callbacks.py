@@ -3,10 +3,10 @@ registration of every tab's callbacks. Callbacks only wire inputs to the service
 figures; the views are plain functions in ``ui.tabs``."""
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from ..running import executors, service
-from . import state
+from . import lectures, state
 from .common import ViewContext, config_from_search
 from .tabs import MODULES
 
@@ -54,7 +54,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
     def sync_url(search, *values):
         *controls, tab, point, preset, widths = values
         if ctx.triggered_id in (None, "url"):
-            current = state.from_query(search)
+            current = lectures.with_step_view(state.from_query(search))
         else:
             current = dict(zip(state.CONTROL_IDS, controls)) | state.from_query(search)
             current.update(dict(zip(state.CONTROL_IDS, controls)))
@@ -67,7 +67,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                 current["point"] = "0"
             if ctx.triggered_id in state.CONTROL_IDS:
                 current["point"] = "0"
-        page = "page lecture" if current.get("lecture") == "1" else "page"
+        page = "page" if current.get("lecture", "0") == "0" else "page lecture"
         # Controls are written only when the URL or a preset sets them: echoing them back
         # otherwise would race with a user who is typing.
         writes_controls = ctx.triggered_id in (None, "url", "preset")
@@ -109,12 +109,41 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))))
 
+    app.callback(Output("storyline", "children"), Output("storyline", "className"),
+                 Input("url", "search"))(show_storyline)
+
     # Show one tab's view at a time.
     app.callback([Output(f"view-{value}", "style") for value, _ in state.TABS],
                  Input("tab", "value"))(show_tab)
 
     for value, _ in state.TABS:
         MODULES[value].register(app, context)
+
+
+def show_storyline(search):
+    """The storyline bar of ``?lecture=NAME&step=I``: title, caption, previous and next
+    (links, so that the arrow keys and the browser's history both work)."""
+    where = lectures.position(state.from_query(search))
+    if where is None:
+        return [], "storyline hidden"
+    lecture, index = where
+    name = state.from_query(search)["lecture"]
+    step, count = lecture["steps"][index], len(lecture["steps"])
+
+    def link(text, link_id, target):
+        if not 0 <= target < count:
+            return html.Span(text, id=link_id, className="lecture-link disabled")
+        return dcc.Link(text, id=link_id, className="lecture-link",
+                        href=lectures.step_query(name, target))
+
+    return [
+        html.Div(className="lecture-nav", children=[
+            link("← previous", "lecture-prev", index - 1),
+            html.Span(f"{lecture['title']} · {index + 1} of {count}", className="lecture-title"),
+            link("next →", "lecture-next", index + 1)]),
+        html.H2(step["title"], className="lecture-step"),
+        html.P(step["caption"], className="lecture-caption"),
+    ], "storyline"
 
 
 def show_tab(tab):

@@ -38,6 +38,7 @@ def layout():
             html.Button("cancel", id="cancel", n_clicks=0, className="cancel"),
             html.Span(id="summary", className="summary"),
         ]),
+        html.Div(id="storyline", className="storyline hidden"),
         dcc.Tabs(id="tab", value="fixed-points", children=[
             dcc.Tab(label=label, value=value) for value, label in state.TABS]),
         html.Div(id="views", children=[MODULES[value].layout() for value, _ in state.TABS]),

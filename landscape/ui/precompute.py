@@ -16,7 +16,7 @@ from ..running import service
 from ..errors import ConfigError, FamilyError
 from ..methods.families import teacher_pattern
 from ..settings import from_env
-from . import backends, state
+from . import backends, lectures, state
 
 
 def result_cache(settings):
@@ -24,9 +24,10 @@ def result_cache(settings):
     return Cache(Flask("landscape-precompute"), config=backends.cache_config(settings))
 
 
-def views(presets=(), queries=()):
-    """(name, control values) of each view asked for; default: every preset."""
-    if not presets and not queries:
+def views(presets=(), queries=(), lecture_names=()):
+    """(name, control values) of each view asked for (presets, URL queries, every step of
+    the named lectures); default: every preset."""
+    if not presets and not queries and not lecture_names:
         presets = list(state.PRESETS)
     out = []
     for name in presets:
@@ -35,6 +36,9 @@ def views(presets=(), queries=()):
         out.append((name, state.DEFAULTS | state.PRESETS[name]))
     for query in queries:
         out.append((query, state.from_query(query)))
+    for name in lecture_names:
+        for index, step in enumerate(lectures.load(name)["steps"]):
+            out.append((f"{name} step {index + 1}", state.from_query(step["view"])))
     return out
 
 
@@ -77,12 +81,12 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     return seconds
 
 
-def run(presets=(), queries=(), executor=None, hierarchy=True, report=None):
+def run(presets=(), queries=(), executor=None, hierarchy=True, report=None, lecture_names=()):
     """Precompute the views into the configured cache; returns a JSON-able summary."""
     settings = from_env()
     cache = result_cache(settings)
     done = []
-    for name, values in views(presets, queries):
+    for name, values in views(presets, queries, lecture_names):
         seconds = precompute_view(values, cache, executor, hierarchy,
                                   report=(lambda text, name=name: report(f"{name}: {text}"))
                                   if report else None)

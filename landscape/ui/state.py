@@ -29,7 +29,8 @@ CONTROLS = [  # (id = URL parameter = CLI option, label, default)
 CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
 DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
-VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "widths": ""}
+# "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
+VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": ""}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 FAMILY_MAX_WIDTH = 25
@@ -38,18 +39,25 @@ MAX_HIERARCHY_WIDTHS = 5
 TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d", "Flows 3D"),
         ("families", "Families"), ("hierarchy", "Hierarchy"), ("theory", "Theory")]
 
+# Each preset sets the controls and opens the tab that makes its point.
 PRESETS = {
     "first spurious minimum (K = M = 6, d = 6)": dict(students="6", teachers="6", dim="6",
-                                                      starts="1000"),
-    "K = M = 8, d = 8": dict(students="8", teachers="8", dim="8", starts="200"),
+                                                      starts="1000", tab="fixed-points"),
+    "K = M = 8, d = 8": dict(students="8", teachers="8", dim="8", starts="200",
+                             tab="fixed-points"),
     "over-parameterised K = M + 1 = 9": dict(students="9", teachers="8", dim="inf",
-                                             starts="200"),
+                                             starts="200", tab="fixed-points"),
     "correlated teacher (rho = 0.3), K = M = 6": dict(students="6", teachers="6",
-                                                      teacher="correlated:0.3", dim="inf"),
-    "d = M: K = M = 8 in d = 8": dict(students="8", teachers="8", dim="8"),
-    "d = ∞: K = M = 8": dict(students="8", teachers="8", dim="inf"),
+                                                      teacher="correlated:0.3", dim="inf",
+                                                      tab="fixed-points"),
+    "flows of every start, K = M = 8, d = ∞": dict(students="8", teachers="8", dim="inf",
+                                                   tab="flows-3d"),
+    "families of spurious minima, K = M = 8": dict(students="8", teachers="8", dim="inf",
+                                                   tab="families"),
+    "width hierarchy K = 8, 9, 10 (d = 8)": dict(students="8", teachers="8", dim="8",
+                                                 tab="hierarchy", widths="8 9 10"),
     "one-pass SGD, lr = 0.5, K = M = 3": dict(students="3", teachers="3", dim="inf", lr="0.5",
-                                             starts="100"),
+                                             starts="100", tab="flows-2d"),
 }
 
 
