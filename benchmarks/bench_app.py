@@ -1,13 +1,16 @@
-"""Server time of dashboard interactions: cold computations and cached ones.
+"""Server time of the dashboard's views, preset by preset and tab by tab.
 
-Run: python benchmarks/bench_app.py
+Run: python benchmarks/bench_app.py [--preset NAME ...]
 
-Times what the callbacks do (service + figure builders) against a real
-FileSystemCache in a temporary directory, in one run:
-  * cold: the catalog for K = M = 10 (d = 10 and d = inf) with 200 starts;
-  * cached: rendering the catalog view, one fixed point (heatmaps + spectrum) and its loss
-    surface, from the cache (median of 20).
+Calls the views' own functions (``landscape.ui.tabs``: what each callback runs, service
+and figures, without the browser) against a real FileSystemCache in a temporary
+directory, with the dashboard's job executor (local processes), in one run:
+  * cold: the catalog job, then each tab's view, on an empty cache;
+  * cached: each view again (median of 5), as after ``precompute``.
+The Hierarchy tab is timed showing a cached result or its explanation; computing a
+hierarchy is the job of bench_paper.py and the hierarchy rows of RESULTS.md.
 """
+import argparse
 import statistics
 import sys
 import tempfile
@@ -17,52 +20,59 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cachelib import FileSystemCache  # noqa: E402
 
-from landscape import figures  # noqa: E402
-from landscape.running import service  # noqa: E402
-from landscape.ui import state  # noqa: E402
-from landscape.ui.components import table  # noqa: E402
-from landscape.ui.tabs.fixed_points import CATALOG_HEAD, catalog_rows  # noqa: E402
+from landscape.running import executors  # noqa: E402
+from landscape.ui import callbacks, state  # noqa: E402
+from landscape.ui.common import ViewContext, config_from_search  # noqa: E402
+from landscape.ui.tabs import families, fixed_points, flows_2d, flows_3d, hierarchy  # noqa: E402
 
 
-def median_ms(fn, repeats=20):
+def views(context, raw, search):
+    """Each tab's callbacks for a view, as the page runs them when the tab opens."""
+    point = state.from_query(search)["point"]
+    return {
+        "fixed-points": lambda: (fixed_points.show_catalog(context, raw, search),
+                                 fixed_points.show_point(context, point, raw),
+                                 fixed_points.show_surface(context, point, "soft", None, raw)),
+        "flows-2d": lambda: (flows_2d.show_flow(context, raw, state.FLOW_VIEW["time"],
+                                                state.FLOW_VIEW["simulate"], "0", "flows-2d"),
+                             flows_2d.show_flow_heatmaps(context, 100, raw, state.FLOW_VIEW["time"],
+                                                         state.FLOW_VIEW["simulate"], "0")),
+        "flows-3d": lambda: flows_3d.show_flows_3d(context, raw, "flows-3d", None, None, None),
+        "families": lambda: families.show_families(context, raw, "families"),
+        "hierarchy": lambda: hierarchy.show_hierarchy(context, None, raw,
+                                                      state.from_query(search)["widths"],
+                                                      "hierarchy"),
+    }
+
+
+def seconds(fn, repeats=1):
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        began = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
 
 
 def main():
-    cache = FileSystemCache(tempfile.mkdtemp())
-    for dim in ("10", "inf"):
-        values = dict(state.DEFAULTS, students="10", teachers="10", dim=dim, starts="200")
-        config = state.catalog_config(values)
-        t = time.perf_counter()
-        service.catalog_result(config, cache)
-        cold = time.perf_counter() - t
-        print(f"cold catalog K=M=10 d={dim} 200 starts: {cold:.2f} s")
-
-    def catalog_view():
-        c = service.catalog_result(config, cache)
-        figures.basin_share_figure(c).to_json()
-        table(CATALOG_HEAD, catalog_rows(c))
-
-    def point_view():
-        p = service.catalog_result(config, cache)["fixed_points"][-1]
-        for fig in (figures.heatmap_figure(p["Q"], "Q", "s", "s"),
-                    figures.heatmap_figure(p["M"], "M", "t", "s"), figures.spectrum_figure(p)):
-            fig.to_json()
-
-    def surface_view():
-        c = service.catalog_result(config, cache)
-        s = service.loss_surface(c, len(c["fixed_points"]) - 1, config)
-        figures.surface_figure(s).to_json()
-        figures.surface_figure(s, contour=True).to_json()
-
-    for name, fn in (("catalog view", catalog_view), ("fixed point view", point_view),
-                     ("loss surface view", surface_view)):
-        print(f"cached {name}: {median_ms(fn):.0f} ms (median of 20)")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", action="append", default=[])
+    args = parser.parse_args()
+    print("| preset | catalog job (cold) | " + " | ".join(
+        f"{tab} cold / cached" for tab in ("fixed-points", "flows-2d", "flows-3d", "families",
+                                           "hierarchy")) + " |")
+    for name in args.preset or list(state.PRESETS):
+        context = ViewContext(cache=FileSystemCache(tempfile.mkdtemp(), threshold=0),
+                              executor=executors.get("local"))
+        search = state.to_query(state.DEFAULTS | state.VIEW_DEFAULTS | state.PRESETS[name])
+        raw, _ = config_from_search(search)
+        job = seconds(lambda: callbacks.run_catalog_job(context, raw, lambda *a: None))
+        cells = []
+        for tab, view in views(context, raw, search).items():
+            cold = seconds(view)
+            cached = seconds(view, repeats=5)
+            cells.append(f"{cold:.2f} s / {1000 * cached:.0f} ms")
+        print(f"| {name} | {job:.2f} s | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
