@@ -221,17 +221,18 @@ class BandOptions:
 
     spring: float = 1.0
     force_tol: float = 1e-7
-    max_iter: int = 20000
+    max_iter: int = 3000
     dt: float = 0.05
-    dt_max: float = 0.5
+    dt_max: float = 0.2
     max_step: float = 0.05
     climb: bool = True
     climb_force: float = 1e-3         # the top image climbs once the band's force is below this
     string_dt: float = 0.5            # the string's descent step (stable below 2 / largest curvature)
     string_tol: float = 1e-11         # the string stops when no image moves further in a step
-    string_max_iter: int = 3000
+    string_max_iter: int = 1500
     relax_force: float = 1e-3         # band force before intermediate basins are looked for
     jitter: float = 1e-3              # random offset of the first band (breaks symmetric bands)
+    patience: int = 300               # stop a band whose force has not halved in this many steps
     blow_up: float = 10.0             # stop a band whose energies rise this far above its start
 
 
@@ -319,7 +320,8 @@ class _Fire:
         return move * np.minimum(1.0, self.max_step / np.where(lengths > 0, lengths, 1.0))
 
 
-def neb(energy_gradient, start, end, images=24, options=BandOptions(), initial=None):
+def neb(energy_gradient, start, end, images=24, options=BandOptions(), initial=None,
+        stop_below=-np.inf):
     """Climbing-image nudged elastic band between two fixed endpoints.
 
     Parameters
@@ -331,6 +333,10 @@ def neb(energy_gradient, start, end, images=24, options=BandOptions(), initial=N
         Images including both endpoints.
     initial : ndarray, shape (images, ...), optional
         Default: linear interpolation.
+    stop_below : float
+        Stop (unconverged) as soon as an image's energy falls below this: the band
+        has found a lower basin between the endpoints, and relaxing on would drag
+        the band through it.
 
     Returns
     -------
@@ -343,13 +349,13 @@ def neb(energy_gradient, start, end, images=24, options=BandOptions(), initial=N
     E[[0, -1]] = energy_gradient(X[[0, -1]].reshape((2,) + shape))[0]
     fire = _Fire((images - 2, X.shape[1]), options)
     max_force, converged, top, climbing = np.inf, False, 1, False
-    ceiling = None
+    ceiling, best = None, (np.inf, 0)
     for iteration in range(options.max_iter):
         e, g = energy_gradient(X[1:-1].reshape((images - 2,) + shape))
         E[1:-1] = e
         if ceiling is None:
             ceiling = E.max() + options.blow_up * (E.max() - E.min() + 1e-12)
-        if not np.all(np.isfinite(e)) or e.max() > ceiling:
+        if not np.all(np.isfinite(e)) or e.max() > ceiling or e.min() < stop_below:
             break
         g = g.reshape(images - 2, -1)
         tau = improved_tangents(X, E)
@@ -369,6 +375,10 @@ def neb(energy_gradient, start, end, images=24, options=BandOptions(), initial=N
         if max_force < options.force_tol and (climbing or not options.climb):
             converged = True
             break
+        if max_force < 0.5 * best[0]:
+            best = (max_force, iteration)
+        elif iteration - best[1] > options.patience:
+            break       # stalled (a kink of the loss near the top): polishing decides
         X[1:-1] += fire.step(force)
     images_out = X.reshape((images,) + shape)
     return Band(images_out, E.copy(), top, float(E[top]), max_force, iteration + 1, converged)
@@ -627,6 +637,14 @@ def confirm_saddle(W, V, dim, gradient_tol=1e-10):
             if grad_norm2 < gradient_tol and spectrum2.index == 1:
                 W, grad_norm, spectrum = W2, grad_norm2, spectrum2
                 break
+    # Nearly parallel students leave spurious curvatures of the size of their angle
+    # (the loss is only C^2 there); snapped, the signs are reliable (as in the catalog).
+    snapped = snap_parallel(W, V)
+    if not np.array_equal(snapped, W):
+        snapped_grad = float(np.linalg.norm(evaluate(snapped, V, 1).gradient[0]))
+        if snapped_grad < gradient_tol:
+            W, grad_norm = snapped, snapped_grad
+            spectrum = hessian_spectrum(W, V, dim)
     loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)
     K, n = W.shape
     H = evaluate(W, V, 2).hessian[0].reshape(K * n, K * n)
@@ -640,6 +658,17 @@ def confirm_saddle(W, V, dim, gradient_tol=1e-10):
                     students=W, Q=Q, M=M,
                     confirmed=bool(direction is not None and grad_norm < gradient_tol))
     return saddle, direction
+
+
+def _unpolished(W, V, dim):
+    """A Saddle record of a point as it is (not confirmed)."""
+    loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)
+    spectrum = hessian_spectrum(W, V, dim)
+    Q, M = summary(W, V)
+    grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient[0]))
+    return Saddle(loss=loss, index=spectrum.index, flat=spectrum.flat,
+                  min_eigenvalue=spectrum.min_eigenvalue, grad_norm=grad_norm, students=W,
+                  Q=Q, M=M, confirmed=False), None
 
 
 def fall_off(saddle, direction, V, step=1e-2):
@@ -845,7 +874,25 @@ def band_dips(energy, margin=1e-3):
             and E[:i].max() - E[i] > tol and E[i + 1:].max() - E[i] > tol]
 
 
-def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True):
+def resample(path, images, A, B):
+    """A path (m, ...) resampled to ``images`` points at equal arc length along a
+    spline, with its ends replaced by A and B (the minima it runs between)."""
+    path = np.asarray(path, float)
+    # Ends joined on rather than replaced: a dip image may lie some way from the
+    # minimum it descends to.
+    A, B = np.asarray(A, float)[None], np.asarray(B, float)[None]
+    path = np.concatenate(([A] if np.linalg.norm(path[0] - A) > 0 else [])
+                          + [path] + ([B] if np.linalg.norm(path[-1] - B) > 0 else []))
+    if len(path) < 4:
+        return _interpolate(np.asarray(A, float), np.asarray(B, float), images)
+    spline, length = spline_path(path)
+    out = spline(np.linspace(0.0, length, images))
+    out[0], out[-1] = A.ravel(), B.ravel()
+    return out
+
+
+def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True,
+                    guess=None):
     """NEB (and the string cross-check) between two labelled endpoints, and the
     confirmed top of the path. No alignment here: ``connect_pair`` aligns.
 
@@ -859,22 +906,33 @@ def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True)
     saddle : Saddle or None
     direction : ndarray (K, n) or None
     string_band : Band or None
-    dips : list of ndarray (K, n)
+    dips : list of int
         Images at the bottoms of intermediate basins (empty when there are none).
     """
     energy = network_energy(V)
     # A straight band between symmetric endpoints keeps their symmetry and can top
     # out on a ridge (an index-2 point); a small fixed random offset breaks it.
-    first = _interpolate(np.asarray(A, float), np.asarray(B, float), images)
-    scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
-    first[1:-1] += options.jitter * scale * np.random.default_rng(0).standard_normal(
-        first[1:-1].shape)
+    if guess is None:
+        first = _interpolate(np.asarray(A, float), np.asarray(B, float), images)
+        scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
+        first[1:-1] += options.jitter * scale * np.random.default_rng(0).standard_normal(
+            first[1:-1].shape)
+    else:
+        first = resample(guess, images, A, B)
+    ends = energy(np.stack([A, B]))[0]
+    below = ends.min() - max(1e-8, 1e-2 * abs(ends[1] - ends[0]))
     relaxed = neb(energy, A, B, images, replace(options, climb=False,
-                                                force_tol=options.relax_force), initial=first)
+                                                force_tol=options.relax_force), initial=first,
+                  stop_below=below)
     dips = band_dips(relaxed.energy)
     if dips:
-        return relaxed, None, None, None, [relaxed.images[i] for i in dips]
+        return relaxed, None, None, None, dips
     band = neb(energy, A, B, images, options, initial=relaxed.images)
+    if not np.all(np.isfinite(band.energy)) or band.energy.max() > 10 * relaxed.energy.max():
+        # A band that ran away has no meaningful top: report it unconfirmed. (One that
+        # only stalled near its top is polished below: Newton decides.)
+        saddle, _ = _unpolished(band.images[band.top], V, dim)
+        return band, saddle, None, None, []
     # The string starts from the relaxed band (its own fixed point, reached in a few
     # hundred steps instead of thousands); the tests also run it from the straight line.
     string_band = (string_method(energy, A, B, images, options, initial=band.images)
@@ -932,7 +990,7 @@ def _connection(source, target, band, saddle, string_band, ends, V, losses):
 
 
 def connect_pair(registry, source, target, images=24, options=BandOptions(), string=True,
-                 depth=2):
+                 depth=3):
     """Connections found between two known minima (by catalog index).
 
     The target's representative is aligned to the source's; then ``connect_points``.
@@ -947,31 +1005,32 @@ def connect_pair(registry, source, target, images=24, options=BandOptions(), str
 
 
 def connect_points(registry, source, A, target, B, images=24, options=BandOptions(),
-                   string=True, depth=2):
+                   string=True, depth=3, guess=None):
     """Connections between two labelled minima A and B (catalog indices given).
 
-    NEB runs between them. If the relaxed band dips into intermediate basins, the
-    dips are descended and each stretch of the chain is connected in turn (up to
+    NEB runs between them (from ``guess``, a path, when given). If the relaxed band
+    dips into intermediate basins, the dips are descended and each stretch of the
+    chain is connected in turn, starting from its piece of the band (up to
     ``depth`` levels). Otherwise its top is confirmed as a saddle and both sides
     are followed downhill: sides ending at the two minima (up to symmetry) make the
     connection; a side ending elsewhere makes the saddle a connection of what the
     sides reached (a new minimum is added), and the gaps are connected in turn.
     """
     V, dim = registry.V, registry.dim
-    band, saddle, direction, string_band, dips = path_connection(A, B, V, dim, images, options,
-                                                                 string)
+    band, saddle, direction, string_band, dips = path_connection(
+        A, B, V, dim, images, options, string, guess)
     if dips:
         if depth <= 0:
             return []
-        result = descend(np.stack(dips), V)
-        chain = [(source, A)] + [(registry.find(W, s), W) for W, s in
-                                 zip(result.students, result.status)] + [(target, B)]
-        chain = [(i, W) for i, W in chain if i >= 0]
+        result = descend(band.images[dips], V)
+        chain = [(source, A, 0)] + [(registry.find(W, s), W, i) for W, s, i in
+                                    zip(result.students, result.status, dips)]
+        chain = [c for c in chain if c[0] >= 0] + [(target, B, len(band.images) - 1)]
         found = []
-        for (a, Wa), (b, Wb) in zip(chain[:-1], chain[1:]):
+        for (a, Wa, i), (b, Wb, j) in zip(chain[:-1], chain[1:]):
             if a != b:
                 found += connect_points(registry, a, Wa, b, Wb, images, options, string,
-                                        depth - 1)
+                                        depth - 1, guess=band.images[i:j + 1])
         return found
     losses = {m.catalog_index: m.loss for m in registry.minima}
     if not saddle.confirmed:
