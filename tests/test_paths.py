@@ -1,0 +1,221 @@
+"""Paths between minima: known answers (split segments, permuted copies, a textbook
+surface), invariances, agreement of NEB and the string method, saddle confirmation."""
+import math
+
+import numpy as np
+import pytest
+
+from landscape.maths.kernels import evaluate
+from landscape.maths.teachers import teacher_vectors
+from landscape.methods import paths
+from landscape.methods.paths import (BandOptions, align, confirm_saddle, dense_scan, fall_off,
+                                     initial_band, neb, network_energy, path_connection,
+                                     string_method, transform)
+
+
+# ----------------------------------------------------------------------------- Müller–Brown
+# K. Müller and L. D. Brown, Theor. Chim. Acta 53, 75 (1979): the potential, its three
+# minima and two saddle points (coordinates to 3 decimals, energies to 2, as tabulated
+# there and reproduced in e.g. Bonfanti & Kob, J. Chem. Phys. 147, 204104 (2017), Table I).
+MB_A = np.array([-200.0, -100.0, -170.0, 15.0])
+MB_a = np.array([-1.0, -1.0, -6.5, 0.7])
+MB_b = np.array([0.0, 0.0, 11.0, 0.6])
+MB_c = np.array([-10.0, -10.0, -6.5, 0.7])
+MB_x0 = np.array([1.0, 0.0, -0.5, -1.0])
+MB_y0 = np.array([0.0, 0.5, 1.5, 1.0])
+MB_MINIMA = {"A": (-0.558, 1.442, -146.70), "B": (0.623, 0.028, -108.17),
+             "C": (-0.050, 0.467, -80.77)}
+MB_SADDLES = {"AC": (-0.822, 0.624, -40.66), "CB": (0.212, 0.293, -72.25)}
+
+
+def muller_brown(X):
+    """Energy (B,) and gradient (B, 2) of the Müller–Brown surface at points X (B, 2)."""
+    x, y = X[:, :1] - MB_x0, X[:, 1:] - MB_y0
+    terms = MB_A * np.exp(MB_a * x * x + MB_b * x * y + MB_c * y * y)
+    gx = np.sum(terms * (2 * MB_a * x + MB_b * y), axis=1)
+    gy = np.sum(terms * (MB_b * x + 2 * MB_c * y), axis=1)
+    return terms.sum(axis=1), np.stack([gx, gy], axis=1)
+
+
+MB_OPTIONS = BandOptions(spring=100.0, force_tol=1e-6, dt=1e-3, dt_max=0.01, max_step=0.01,
+                         climb_force=1.0, string_dt=1e-4, string_max_iter=20000,
+                         max_iter=20000, patience=5000)
+
+
+def test_muller_brown_gradient_matches_finite_differences():
+    X = np.array([[0.1, 0.7], [-0.6, 1.2]])
+    h = 1e-6
+    for i in range(2):
+        e = np.zeros(2)
+        e[i] = h
+        fd = (muller_brown(X + e)[0] - muller_brown(X - e)[0]) / (2 * h)
+        np.testing.assert_allclose(muller_brown(X)[1][:, i], fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("first, last, saddle", [("A", "C", "AC"), ("C", "B", "CB")])
+def test_muller_brown_saddles(first, last, saddle):
+    start = np.array(MB_MINIMA[first][:2])
+    end = np.array(MB_MINIMA[last][:2])
+    # Minima as published to 3 decimals: polish them on the surface first.
+    for _ in range(3000):
+        start = start - 1e-4 * muller_brown(start[None])[1][0]
+        end = end - 1e-4 * muller_brown(end[None])[1][0]
+    np.testing.assert_allclose(start, MB_MINIMA[first][:2], atol=1e-3)
+    assert muller_brown(start[None])[0][0] == pytest.approx(MB_MINIMA[first][2], abs=0.01)
+    band = neb(muller_brown, start, end, 16, MB_OPTIONS)
+    assert band.converged
+    top = band.images[band.top]
+    np.testing.assert_allclose(top, MB_SADDLES[saddle][:2], atol=1.5e-3)
+    assert band.barrier_energy == pytest.approx(MB_SADDLES[saddle][2], abs=0.01)
+    assert np.linalg.norm(muller_brown(top[None])[1]) < 1e-5
+    # The string's top (a spline through 16 images) to the published precision; its
+    # agreement with NEB to 1e-6 is tested on the network below.
+    string = string_method(muller_brown, start, end, 16, MB_OPTIONS)
+    assert string.barrier_energy == pytest.approx(MB_SADDLES[saddle][2], abs=0.01)
+
+
+# ----------------------------------------------------------------------------- the network
+def swap_pair():
+    """K = M = 2, d = inf: W = V and its student-swapped copy (labels kept)."""
+    V = teacher_vectors(np.eye(2), 4)
+    return V, V.copy(), V[[1, 0]].copy()
+
+
+@pytest.fixture(scope="module")
+def swap_connection():
+    V, A, B = swap_pair()
+    return (V, A, B) + path_connection(A, B, V, math.inf, images=12)
+
+
+def test_permuted_copies_at_K_equal_M_are_separated_by_a_confirmed_saddle(swap_connection):
+    V, A, B, band, saddle, direction, string_band, dips = swap_connection
+    assert not dips
+    assert saddle.confirmed and saddle.index == 1 and saddle.grad_norm < 1e-10
+    assert saddle.loss > 0.05                       # a positive barrier
+    # Both sides of the saddle fall into the global minimum.
+    ends, status = fall_off(saddle, direction, V)
+    assert list(status) == ["converged", "converged"]
+    losses = evaluate(ends, V, 0).loss
+    assert np.all(losses < 1e-12)
+    # ... and into different copies: one near A, the other near B.
+    distances = [[np.linalg.norm(e - X) for X in (A, B)] for e in ends]
+    assert min(distances[0]) < 1e-6 and min(distances[1]) < 1e-6
+    assert np.argmin(distances[0]) != np.argmin(distances[1])
+
+
+def test_dense_scan_of_the_path_never_exceeds_the_saddle(swap_connection):
+    V, A, B, band, saddle = swap_connection[:5]
+    _, energies, _ = dense_scan(network_energy(V), band.images, per_segment=30)
+    assert energies.max() <= saddle.loss + 1e-9
+
+
+def test_doubling_images_changes_the_barrier_by_less_than_1e_6(swap_connection):
+    V, A, B, band = swap_connection[:4]
+    doubled = path_connection(A, B, V, math.inf, images=24)[1]
+    assert abs(doubled.loss - band.barrier_energy) < 1e-6
+
+
+def test_string_from_the_band_agrees_with_neb(swap_connection):
+    band, string = swap_connection[3], swap_connection[6]
+    assert string is not None
+    assert abs(string.barrier_energy - band.barrier_energy) < 1e-6
+
+
+@pytest.mark.slow
+def test_string_from_a_straight_start_agrees_with_neb(swap_connection):
+    # About 5000 steps (7 s): the string's own start, independent of the band.
+    V, A, B, band = swap_connection[:4]
+    string = string_method(network_energy(V), A, B, 24, BandOptions(string_max_iter=20000),
+                           initial=initial_band(A, B, 24))
+    assert string.converged
+    assert abs(string.barrier_energy - band.barrier_energy) < 1e-6
+
+
+def test_barrier_does_not_depend_on_order_or_labels(swap_connection):
+    V, A, B, band = swap_connection[:4]
+    backwards = path_connection(B, A, V, math.inf, images=12)[1]
+    assert backwards.loss == pytest.approx(band.barrier_energy, abs=1e-9)
+    # Relabel both endpoints the same way and rotate outside the teacher span.
+    rng = np.random.default_rng(3)
+    R = np.linalg.qr(rng.standard_normal((2, 2)))[0]
+    moved = [transform(X[[1, 0]], V, np.array([1, 0]), R) for X in (A, B)]
+    relabelled = path_connection(*moved, V, math.inf, images=12)[1]
+    assert relabelled.loss == pytest.approx(band.barrier_energy, abs=1e-9)
+
+
+def test_permuted_copies_at_K_equal_M_plus_one_are_joined_at_zero_loss():
+    # K = 3, M = 2: student 3 takes over half of teacher 2, so the students can swap
+    # roles along segments of zero loss (each slide passes a zero student).
+    V = teacher_vectors(np.eye(2), 5)
+    A = np.zeros((3, 5))
+    A[0], A[1], A[2] = V[0], 0.5 * V[1], 0.5 * V[1]
+    B = A[[1, 0, 2]]
+    band = neb(network_energy(V), A, B, 24, BandOptions(climb=False))
+    assert band.converged
+    assert band.energy.max() < 1e-9
+    # The straight band starts high: the zero comes from the relaxation.
+    assert network_energy(V)(initial_band(A, B, 24, 0.0).reshape(24, 3, 5))[0].max() > 0.01
+
+
+def test_points_on_one_split_segment_are_joined_at_zero_barrier():
+    V = teacher_vectors(np.eye(2), 5)
+    A = np.zeros((3, 5))
+    A[0], A[1], A[2] = 0.3 * V[0], 0.7 * V[0], V[1]
+    B = A.copy()
+    B[0], B[1] = 0.8 * V[0], 0.2 * V[0]
+    # Relabelled and rotated outside the span: alignment must bring it back.
+    rng = np.random.default_rng(1)
+    R = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    moved = transform(B[[2, 0, 1]], V, np.arange(2), R)
+    aligned = align(A, moved, V).students
+    band, saddle, direction, string_band, dips = path_connection(A, aligned, V, math.inf, 12)
+    # Zero up to the band's force tolerance (1e-7; the loss grows like the cube of the
+    # distance from the segment).
+    assert not dips and band.energy.max() < 1e-9
+    assert saddle.index == 0 and saddle.loss < 1e-9
+
+
+def test_alignment_undoes_every_symmetry():
+    rng = np.random.default_rng(0)
+    V = teacher_vectors(np.eye(3), 7)
+    W = rng.standard_normal((4, 7))
+    R = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    copy = transform(W[[2, 0, 3, 1]], V, np.array([1, 2, 0]), R)
+    # A symmetry: the loss is unchanged ...
+    assert evaluate(copy, V, 0).loss[0] == pytest.approx(evaluate(W, V, 0).loss[0], rel=1e-12)
+    result = align(W, copy, V)
+    assert result.distance < 1e-10
+    # ... and a teacher permutation that does not keep P is never used.
+    P = np.diag([1.0, 2.0, 3.0])
+    U = teacher_vectors(P, 7)
+    moved = transform(W[[1, 0, 2, 3]], U, np.array([1, 0, 2]), np.eye(4))
+    assert evaluate(moved, U, 0).loss[0] != pytest.approx(evaluate(W, U, 0).loss[0], rel=1e-6)
+    assert np.array_equal(align(W, moved, U).teacher_order, np.arange(3))
+
+
+def test_confirmation_rejects_a_minimum():
+    V = teacher_vectors(np.eye(2), 4)
+    saddle, direction = confirm_saddle(V.copy() + 1e-4, V, math.inf)
+    assert not saddle.confirmed and direction is None and saddle.index == 0
+
+
+def test_disconnectivity_tree_merges_at_the_highest_saddle_on_the_tree_path():
+    def minimum(i, loss):
+        W = np.zeros((1, 1))
+        return paths.Minimum(i, loss, "local_minimum", 0.0, W, W, W)
+
+    def edge(a, b, level):
+        c = paths.Connection.__new__(paths.Connection)
+        c.source, c.target = a, b
+        c.saddle = paths.Saddle(level, 1, 0, -1.0, 0.0, None, None, None, True)
+        c.ends = [a, b]
+        return c
+
+    minima = [minimum(0, 0.0), minimum(1, 0.2), minimum(2, 0.1), minimum(3, 0.3)]
+    edges = [edge(1, 0, 0.5), edge(2, 0, 0.4), edge(1, 2, 0.45), edge(3, 1, 0.9),
+             edge(3, 0, 1.2)]
+    tree = paths.disconnectivity_tree(minima, edges)
+    assert [m["loss"] for m in tree["merges"]] == [0.4, 0.45, 0.9]
+    assert paths.merge_level(tree, 0, 1) == 0.45      # via 2, not the direct 0.5
+    assert paths.merge_level(tree, 3, 0) == 0.9
+    assert sorted(tree["leaves"]) == [0, 1, 2, 3]
