@@ -219,3 +219,20 @@ def test_disconnectivity_tree_merges_at_the_highest_saddle_on_the_tree_path():
     assert paths.merge_level(tree, 0, 1) == 0.45      # via 2, not the direct 0.5
     assert paths.merge_level(tree, 3, 0) == 0.9
     assert sorted(tree["leaves"]) == [0, 1, 2, 3]
+
+
+def test_confirmation_rejects_an_index_two_point():
+    # K = M = 2, d = n = 4: both students equal to a (v1 + v2), a critical point by
+    # symmetry with several negative curvatures.
+    from scipy.optimize import brentq
+
+    from landscape.maths.spectrum import hessian_spectrum
+
+    V = teacher_vectors(np.eye(2), 4)
+    u = V.sum(axis=0) / np.linalg.norm(V.sum(axis=0))
+    a = brentq(lambda s: evaluate(np.tile(s * u, (2, 1)), V, 1).gradient[0][0] @ u, 0.05, 3.0)
+    W = np.tile(a * u, (2, 1))
+    assert hessian_spectrum(W, V, 4).index >= 2
+    saddle, direction = confirm_saddle(W, V, 4)
+    assert saddle.confirmed == (hessian_spectrum(saddle.students, V, 4).index == 1)
+    assert saddle.confirmed == (direction is not None)
