@@ -191,3 +191,29 @@ def loss_surface(catalog_json, index, config, directions="soft", other=None, siz
     loss = evaluate(grid.reshape(size * size, K, n), V, 0).loss.reshape(size, size)
     return {"a": a.tolist(), "b": b.tolist(), "loss": np.maximum(loss, 0).tolist(),
             "labels": list(labels)}
+
+
+def paths_result(config, cache=None, progress=None, executor=None):
+    """Connections of a catalog's minima as JSON (``Connectivity.to_json``).
+
+    Parameters
+    ----------
+    config : PathsConfig
+    progress : callable(done, total) or None
+        Called after the catalog (``done = 0``) and after each pair of minima.
+
+    The catalog comes from ``catalog_result`` (and its cache entry); the
+    connections are cached under their own key.
+    """
+    from ..methods.paths import find_connections
+
+    def compute():
+        began = time.perf_counter()
+        catalog = catalog_result(config.catalog, cache=cache, executor=executor)
+        if progress is not None:
+            progress(0, 1)
+        out = find_connections(config, catalog, progress=progress).to_json()
+        out["seconds"] = round(time.perf_counter() - began, 4)   # catalog included
+        return out
+
+    return _cached(cache, "paths", config.to_dict(), compute)
