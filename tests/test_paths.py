@@ -236,3 +236,39 @@ def test_confirmation_rejects_an_index_two_point():
     saddle, direction = confirm_saddle(W, V, 4)
     assert saddle.confirmed == (hessian_spectrum(saddle.students, V, 4).index == 1)
     assert saddle.confirmed == (direction is not None)
+
+
+def test_figures_draw_the_tree_and_the_profile_from_json():
+    from landscape.figures import disconnectivity_figure, path_profile_figure
+
+    def minimum(i, loss, kind, fraction):
+        return {"catalog_index": i, "loss": loss, "kind": kind, "fraction": fraction,
+                "Q": [[1.0]], "M": [[1.0]], "students": [[1.0]]}
+
+    result = {"minima": [minimum(0, 0.0, "global_minimum", 0.9),
+                         minimum(3, 0.02, "local_minimum", 0.1),
+                         minimum(5, 0.04, "local_minimum", 0.0)],
+              "tree": {"leaves": [0, 3, 5],
+                       "merges": [{"loss": 0.03, "joins": [[0], [3]]},
+                                  {"loss": 0.05, "joins": [[0, 3], [5]]}]},
+              "connections": [{
+                  "from": 3, "to": 0, "barrier": 0.01, "confirmed": True, "flat": False,
+                  "saddle": {"loss": 0.03, "index": 1},
+                  "path": {"arc_length": [0.0, 0.5, 1.0], "loss": [0.02, 0.03, 0.0],
+                           "norms": [[1.0, 0.9], [1.0, 0.95], [1.0, 1.0]],
+                           "overlaps": [[[1.0, 0.0], [0.2, 0.8]], [[1.0, 0.0], [0.5, 0.5]],
+                                        [[1.0, 0.0], [0.0, 1.0]]],
+                           "saddle_arc_length": 0.5}}]}
+    fig = disconnectivity_figure(result)
+    lines = fig.data[0]
+    # Merge levels are drawn at the merge losses: horizontal segments at 0.03 and 0.05.
+    horizontal = {round(y0, 12) for x0, x1, y0, y1 in zip(lines.x, lines.x[1:], lines.y,
+                                                          lines.y[1:])
+                  if None not in (x0, x1, y0, y1) and x0 != x1 and y0 == y1}
+    assert horizontal == {0.03, 0.05}
+    leaves = {round(x): size for trace in fig.data[2:] for x, size in
+              zip(trace.x, trace.marker.size)}
+    assert leaves[0] > leaves[1] > leaves[2]          # sized by basin share
+    assert disconnectivity_figure(result, log=True).layout.yaxis.type == "log"
+    profile = path_profile_figure(result, 0)
+    assert list(profile.data[1].x) == [0.5] and list(profile.data[1].y) == [0.03]
