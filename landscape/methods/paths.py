@@ -640,12 +640,19 @@ def confirm_saddle(W, V, dim, gradient_tol=1e-10):
     if spectrum.index not in (0, 1) or grad_norm >= gradient_tol:
         # A band lying in a symmetric subspace can top out at an index-2 point; its
         # second negative mode leads down to the index-1 saddles beside it.
+        # Its other negative modes may be degenerate (a symmetric point): kick along
+        # fixed random combinations of them.
         K, n = W.shape
         H = evaluate(W, V, 2).hessian[0].reshape(K * n, K * n)
-        second = np.linalg.eigh(0.5 * (H + H.T))[1][:, 1].reshape(K, n)
+        values, vectors = np.linalg.eigh(0.5 * (H + H.T))
+        others = vectors[:, 1:max(2, int(np.sum(values < -ZERO_TOL)))]
         scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
-        for begin in (start, W + 1e-2 * scale * second, W - 1e-2 * scale * second):
-            W2, grad_norm2 = follow_mode(begin, V, gradient_tol)
+        rng = np.random.default_rng(0)
+        kicks = [others @ rng.standard_normal(others.shape[1]) for _ in range(3)]
+        begins = [start] + [W + 1e-2 * scale * (k / np.linalg.norm(k)).reshape(K, n)
+                            for k in kicks]
+        for begin in begins:
+            W2, grad_norm2 = follow_mode(begin, V, gradient_tol, max_iter=300, max_move=2.0)
             if not np.all(np.isfinite(W2)) or grad_norm2 >= gradient_tol:
                 continue
             spectrum2 = hessian_spectrum(W2, V, dim)
@@ -946,11 +953,12 @@ def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True,
         # only stalled near its top is polished below: Newton decides.)
         saddle, _ = _unpolished(band.images[band.top], V, dim)
         return band, saddle, None, None, []
-    # The string starts from the relaxed band (its own fixed point, reached in a few
-    # hundred steps instead of thousands); the tests also run it from the straight line.
-    string_band = (string_method(energy, A, B, images, options, initial=band.images)
-                   if string else None)
     saddle, direction = confirm_saddle(band.images[band.top], V, dim)
+    # The string starts from the band (its own fixed point, reached in a few hundred
+    # steps instead of thousands); the tests also run it from the straight line.
+    string_band = (string_method(energy, A, B, images, options, initial=band.images)
+                   if string and saddle.confirmed and np.linalg.norm(
+                       saddle.students - band.images[band.top]) < 1e-3 else None)
     return band, saddle, direction, string_band, []
 
 
@@ -1053,10 +1061,17 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
     ends_points, status = fall_off(saddle, direction, V)
     ends = [registry.find(W, s) for W, s in zip(ends_points, status)]
     losses = {m.catalog_index: m.loss for m in registry.minima}
-    if sorted(ends) == sorted([source, target]) or -1 in ends or depth <= 0:
+    joins_pair = sorted(ends) == sorted([source, target])
+    if -1 in ends or depth <= 0 and not joins_pair:
+        return [_connection(source, target, band, saddle, string_band, ends, V, losses)]
+    first_end = source if joins_pair else max(ends, key=lambda i: losses[i])
+    order = [0, 1] if ends[0] == first_end else [1, 0]
+    band, string_band = _band_through(saddle, ends_points[order], band, string_band, V,
+                                      images, options, string)
+    if joins_pair:
         return [_connection(source, target, band, saddle, string_band, ends, V, losses)]
     # The saddle joins other minima: record that edge and close the gaps.
-    high, low = sorted(ends, key=lambda i: -losses[i])
+    high, low = ends[order[0]], ends[order[1]]
     found = [_connection(high, low, band, saddle, string_band, ends, V, losses)]
     sides = dict(zip(ends, ends_points))
     if ends[0] == ends[1]:
@@ -1068,6 +1083,37 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
         if a != b:
             found += connect_points(registry, a, Wa, b, Wb, images, options, string, depth - 1)
     return found
+
+
+def _band_through(saddle, ends, band, string_band, V, images, options, string):
+    """The band (and string) between the two minima a confirmed saddle falls into.
+
+    When polishing moved the top away from the band (eigenvector following from a
+    higher critical point), the band does not pass the saddle: a new band from one
+    end over the saddle to the other replaces it, so that the reported path, its
+    top and the string's cross-check all belong to this saddle.
+    """
+    scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
+    top = band.images[band.top]
+    if (np.linalg.norm(top - saddle.students) < 1e-3 * scale
+            and np.linalg.norm(band.images[0] - ends[0]) < 0.1 * scale
+            and np.linalg.norm(band.images[-1] - ends[1]) < 0.1 * scale):
+        return band, string_band if string_band is not None else _string_of(
+            band, V, images, options, string)
+    half = images // 2 + 1
+    guess = np.concatenate([_interpolate(ends[0], saddle.students, half)[:-1],
+                            _interpolate(saddle.students, ends[1], half)])
+    energy = network_energy(V)
+    initial = resample(guess.reshape((len(guess),) + ends[0].shape), images, ends[0], ends[1])
+    new = neb(energy, ends[0], ends[1], images, options, initial=initial)
+    return new, _string_of(new, V, images, options, string)
+
+
+def _string_of(band, V, images, options, string):
+    if not string:
+        return None
+    return string_method(network_energy(V), band.images[0], band.images[-1], images, options,
+                         initial=band.images)
 
 
 def _aligned_distance(registry, i, j):
