@@ -272,3 +272,63 @@ def test_figures_draw_the_tree_and_the_profile_from_json():
     assert disconnectivity_figure(result, log=True).layout.yaxis.type == "log"
     profile = path_profile_figure(result, 0)
     assert list(profile.data[1].x) == [0.5] and list(profile.data[1].y) == [0.03]
+
+
+# ----------------------------------------------------------------------------- command line
+def run_cli(args, capsys):
+    from landscape.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args", [
+    ["--students", "x", "--teachers", "3"],
+    ["--students", "3", "--teachers", "3", "--images", "2"],
+    ["--students", "30", "--teachers", "3"],
+    ["--students", "3", "--teachers", "3", "--dim", "1"],
+    ["--students", "3"],
+])
+def test_paths_command_rejects_bad_input_with_one_line(args, capsys):
+    code, out, err = run_cli(["paths"] + args, capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("landscape: error:")
+
+
+def test_paths_command_json_keys(capsys, tmp_path):
+    import json
+
+    target = tmp_path / "paths.json"
+    code, out, err = run_cli(["paths", "--students", "3", "--teachers", "3", "--starts", "8",
+                              "--format", "json", "--output", str(target)], capsys)
+    assert code == 0
+    data = json.loads(target.read_text())
+    assert set(data) == {"config", "engine_version", "seconds", "minima", "connections", "tree"}
+    assert data["config"]["images"] == 24
+    assert [m["kind"] for m in data["minima"]] == ["global_minimum"]
+    assert set(data["minima"][0]) >= {"catalog_index", "loss", "kind", "Q", "M"}
+    assert data["connections"] == [] and data["tree"] == {"leaves": [0], "merges": []}
+
+
+@pytest.mark.slow
+def test_every_minimum_of_the_K8_d8_catalog_is_connected_through_confirmed_saddles():
+    # About a minute: the catalog of the lecture example and all its connections.
+    from landscape.methods.paths import Connectivity, find_connections, make_paths_config
+    from landscape.maths.spectrum import hessian_spectrum
+
+    config = make_paths_config(8, 8, dim=8, starts=200)
+    result = find_connections(config)
+    data = result.to_json()
+    again = Connectivity.from_json(data, config)
+    assert again.to_json()["connections"] == data["connections"]
+    assert sorted(set(x for m in data["tree"]["merges"] for side in m["joins"] for x in side)) \
+        == sorted(m["catalog_index"] for m in data["minima"])
+    V = teacher_vectors(config.catalog.teacher.P, 8)
+    losses = {m.catalog_index: m.loss for m in result.minima}
+    for c in result.connections:
+        if not c.confirmed:
+            continue
+        assert hessian_spectrum(c.saddle.students, V, 8).index == 1
+        assert c.barrier == pytest.approx(c.saddle.loss - losses[c.source], abs=1e-15)
+        assert c.barrier > 0 and max(c.loss) <= c.saddle.loss + 1e-9
