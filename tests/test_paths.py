@@ -332,3 +332,13 @@ def test_every_minimum_of_the_K8_d8_catalog_is_connected_through_confirmed_saddl
         assert hessian_spectrum(c.saddle.students, V, 8).index == 1
         assert c.barrier == pytest.approx(c.saddle.loss - losses[c.source], abs=1e-15)
         assert c.barrier > 0 and max(c.loss) <= c.saddle.loss + 1e-9
+
+
+def test_network_energy_is_the_engine_loss_and_gradient():
+    rng = np.random.default_rng(5)
+    V = teacher_vectors(np.array([[1.0, 0.3], [0.3, 2.0]]), 5)
+    X = rng.standard_normal((4, 3, 5))
+    X[0, 1] = 2.0 * X[0, 0]                     # a parallel pair
+    loss, gradient = network_energy(V)(X)
+    np.testing.assert_allclose(loss, evaluate(X, V, 0).loss, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(gradient, evaluate(X, V, 1).gradient, rtol=1e-13, atol=1e-15)

@@ -32,7 +32,8 @@ from scipy.optimize import linear_sum_assignment, minimize_scalar
 
 from ..config import CatalogConfig, inf_or_int, make_catalog_config, parse_int
 from ..errors import ConfigError
-from ..maths.kernels import evaluate
+from ..maths.kernels import TWO_PI, evaluate, kernel_rows, teacher_constant
+from ..maths.kernels import _geometry  # the angles once for loss and gradient together
 from ..maths.spectrum import ZERO_TOL, classify, hessian_spectrum
 from ..maths.teachers import teacher_vectors
 from ..version import ENGINE_VERSION
@@ -228,8 +229,8 @@ class BandOptions:
     climb: bool = True
     climb_force: float = 1e-3         # the top image climbs once the band's force is below this
     string_dt: float = 0.5            # the string's descent step (stable below 2 / largest curvature)
-    string_tol: float = 1e-11         # the string stops when no image moves further in a step
-    string_max_iter: int = 1500
+    string_tol: float = 1e-10         # the string stops when no image moves further in a step
+    string_max_iter: int = 1000
     relax_force: float = 1e-3         # band force before intermediate basins are looked for
     jitter: float = 1e-3              # random offset of the first band (breaks symmetric bands)
     patience: int = 300               # stop a band whose force has not halved in this many steps
@@ -493,10 +494,25 @@ def spline_maximum(energy_gradient, images, per_segment=8):
 
 # ----------------------------------------------------------------------------- the network
 def network_energy(V):
-    """``energy_gradient`` of the population loss for teachers V (students (B, K, n))."""
+    """``energy_gradient`` of the population loss for teachers V (students (B, K, n)).
+
+    The loss and gradient of ``kernels.evaluate`` from one computation of the angles
+    (``evaluate`` gives the loss with order 0 or 2 and the gradient with 1 or 2; the
+    bands need both at every step, and the Hessian would cost more than both).
+    """
+    V = np.asarray(V, float)
+    constant = teacher_constant(V @ V.T)
 
     def energy_gradient(X):
-        return evaluate(X, V, 0).loss, evaluate(X, V, 1).gradient
+        X = np.asarray(X, float)
+        K = X.shape[1]
+        vectors, norms, units, cosines, angles, sines, signs = _geometry(X, V, True)
+        kappa = kernel_rows(norms, cosines, angles, sines)
+        loss = np.einsum("bkj,j->b", kappa, np.where(signs > 0, 0.5, -1.0)) + constant
+        radial = np.einsum("bkj,bj->bk", sines, signs * norms)
+        gradient = (radial[..., None] * units[:, :K]
+                    + (signs * (np.pi - angles)) @ vectors) / TWO_PI
+        return loss, gradient
 
     return energy_gradient
 
