@@ -985,6 +985,18 @@ class _Registry:
         self.minima = list(minima)
         self.V, self.dim = V, dim
         self.next_index = first_new
+        self.connected = set()
+
+    def joined(self, a, b):
+        """Whether a confirmed connection between minima a and b is known (gaps
+        between them need not be closed again)."""
+        return frozenset((a, b)) in self.connected
+
+    def record(self, connections):
+        for c in connections:
+            if c.confirmed or c.flat:
+                self.connected.add(frozenset((c.source, c.target)))
+        return connections
 
     def by_index(self, index):
         return next(m for m in self.minima if m.catalog_index == index)
@@ -1065,9 +1077,10 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
         chain = [c for c in chain if c[0] >= 0] + [(target, B, len(band.images) - 1)]
         found = []
         for (a, Wa, i), (b, Wb, j) in zip(chain[:-1], chain[1:]):
-            if a != b:
-                found += connect_points(registry, a, Wa, b, Wb, images, options, string,
-                                        depth - 1, guess=band.images[i:j + 1])
+            if a != b and not registry.joined(a, b):
+                found += registry.record(connect_points(
+                    registry, a, Wa, b, Wb, images, options, string, depth - 1,
+                    guess=band.images[i:j + 1]))
         return found
     losses = {m.catalog_index: m.loss for m in registry.minima}
     if not saddle.confirmed:
@@ -1094,10 +1107,12 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
         return found
     first = min(ends, key=lambda i: np.linalg.norm(sides[i] - A))
     last = ends[1] if first == ends[0] else ends[0]
+    registry.record(found)
     for (a, Wa), (b, Wb) in (((source, A), (first, sides[first])),
                              ((last, sides[last]), (target, B))):
-        if a != b:
-            found += connect_points(registry, a, Wa, b, Wb, images, options, string, depth - 1)
+        if a != b and not registry.joined(a, b):
+            found += registry.record(connect_points(registry, a, Wa, b, Wb, images, options,
+                                                   string, depth - 1))
     return found
 
 
@@ -1253,7 +1268,8 @@ def connect_minima(minima, V, dim, images=24, neighbours=2, options=BandOptions(
     pairs = connection_pairs(minima, V, neighbours)
     connections = []
     for done, (source, target) in enumerate(pairs):
-        connections += connect_pair(registry, source, target, images, options, string)
+        connections += registry.record(connect_pair(registry, source, target, images, options,
+                                                    string))
         if progress is not None:
             progress(done + 1, len(pairs))
     connections = _lowest_per_pair(connections)
