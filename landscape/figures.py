@@ -475,3 +475,23 @@ def path_profile_figure(result, index):
                       title=f"Path #{connection['from']} → #{connection['to']}: barrier "
                             f"{connection['barrier']:.4g}")
     return fig
+
+
+def path_plane_figure(plane):
+    """The loss surface on the plane through both minima and the saddle, with the band
+    drawn on it (its projection) and the saddle marked. ``plane``: ``service.path_plane``."""
+    fig = go.Figure(go.Surface(x=plane["a"], y=plane["b"], z=[list(r) for r in zip(*plane["loss"])],
+                               colorscale="Viridis", opacity=0.85, showscale=False,
+                               hovertemplate="loss %{z:.5g}<extra></extra>"))
+    path = plane["path"]
+    fig.add_scatter3d(x=path["a"], y=path["b"], z=path["loss"], mode="lines+markers",
+                      line=dict(color="#e76f51", width=6), marker=dict(size=3),
+                      name="path (projected)")
+    s = plane["saddle"]
+    fig.add_scatter3d(x=[s["a"]], y=[s["b"]], z=[s["loss"]], mode="markers",
+                      marker=dict(size=7, color="#d62828", symbol="x"), name="saddle")
+    fig.update_layout(**LAYOUT, height=560,
+                      scene=dict(xaxis_title=plane["labels"][0], yaxis_title=plane["labels"][1],
+                                 zaxis_title="loss"),
+                      title="Loss on the plane through both minima and the saddle")
+    return fig

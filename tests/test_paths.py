@@ -342,3 +342,25 @@ def test_network_energy_is_the_engine_loss_and_gradient():
     loss, gradient = network_energy(V)(X)
     np.testing.assert_allclose(loss, evaluate(X, V, 0).loss, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(gradient, evaluate(X, V, 1).gradient, rtol=1e-13, atol=1e-15)
+
+
+def test_path_plane_passes_through_both_ends_and_the_saddle(swap_connection):
+    from landscape.figures import path_plane_figure
+    from landscape.running.service import path_plane
+
+    V, A, B, band, saddle, direction, string_band, dips = swap_connection
+    connection = paths._connection(0, 0, band, saddle, string_band, [0, 0], V, {0: 0.0})
+    result = {"connections": [connection.to_json()]}
+    config = paths.make_paths_config(2, 2, dim="inf")
+    plane = path_plane(result, 0, config, size=5, margin=0.0)
+    loss = np.array(plane["loss"])
+    # Grid corners a = 0 and a = |B - A| at b = 0 are not on the grid unless the grid
+    # holds b = 0: with margin 0 and 5 points, b runs -h, -h/2, 0, h/2, h.
+    assert loss[0, 2] == pytest.approx(0.0, abs=1e-12)
+    assert loss[-1, 2] == pytest.approx(0.0, abs=1e-12)
+    s = plane["saddle"]
+    W = (A.ravel() + s["a"] * (B - A).ravel() / np.linalg.norm(B - A)).reshape(A.shape)
+    # The saddle is where the plane's coordinates say it is.
+    normal = (saddle.students - W).ravel()
+    assert abs(np.linalg.norm(normal) - abs(s["b"])) < 1e-12
+    assert len(path_plane_figure(plane).data) == 3

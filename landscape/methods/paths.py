@@ -813,6 +813,8 @@ class Connection:
         Student norms along the path.
     overlaps : ndarray, shape (N, K, M)
         M = W V^T along the path.
+    images : ndarray, shape (N, K, n)
+        The band's images (reduced coordinates; the source end first).
     saddle_arc_length : float
         Arc length of the climbing image.
     method_agreement : float or None
@@ -831,6 +833,7 @@ class Connection:
     loss: np.ndarray
     norms: np.ndarray
     overlaps: np.ndarray
+    images: np.ndarray
     saddle_arc_length: float
     method_agreement: float | None
     ends: list
@@ -851,6 +854,7 @@ class Connection:
                 "saddle": self.saddle.to_json(),
                 "path": {"arc_length": self.arc_length.tolist(), "loss": self.loss.tolist(),
                          "norms": self.norms.tolist(), "overlaps": self.overlaps.tolist(),
+                         "students": self.images.tolist(),
                          "saddle_arc_length": self.saddle_arc_length},
                 "method_agreement": self.method_agreement, "confirmed": self.confirmed,
                 "flat": self.flat,
@@ -863,6 +867,7 @@ class Connection:
                    saddle=Saddle.from_json(data["saddle"]),
                    arc_length=np.array(path["arc_length"]), loss=np.array(path["loss"]),
                    norms=np.array(path["norms"]), overlaps=np.array(path["overlaps"]),
+                   images=np.array(path["students"]),
                    saddle_arc_length=path["saddle_arc_length"],
                    method_agreement=data["method_agreement"], ends=list(data["ends"]),
                    iterations=dict(data["iterations"]))
@@ -1032,7 +1037,8 @@ def _connection(source, target, band, saddle, string_band, ends, V, losses):
                  if string_band is not None else None)
     return Connection(source=source, target=target, barrier=saddle.loss - losses[source],
                       saddle=saddle, arc_length=arc, loss=band.energy.copy(), norms=norms,
-                      overlaps=overlaps, saddle_arc_length=float(arc[band.top]),
+                      overlaps=overlaps, images=images.copy(),
+                      saddle_arc_length=float(arc[band.top]),
                       method_agreement=agreement, ends=list(ends),
                       iterations={"neb": band.iterations,
                                   "string": string_band.iterations if string_band else 0})
