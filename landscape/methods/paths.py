@@ -665,8 +665,9 @@ def confirm_saddle(W, V, dim, gradient_tol=1e-10):
         scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
         rng = np.random.default_rng(0)
         kicks = [others @ rng.standard_normal(others.shape[1]) for _ in range(3)]
-        begins = [start] + [W + 1e-2 * scale * (k / np.linalg.norm(k)).reshape(K, n)
-                            for k in kicks]
+        begins = [W + 1e-2 * scale * (k / np.linalg.norm(k)).reshape(K, n) for k in kicks]
+        if grad_norm >= gradient_tol:       # Newton failed: try from the top itself first
+            begins.insert(0, start)
         for begin in begins:
             W2, grad_norm2 = follow_mode(begin, V, gradient_tol, max_iter=300, max_move=2.0)
             if not np.all(np.isfinite(W2)) or grad_norm2 >= gradient_tol:
