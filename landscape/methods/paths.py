@@ -1127,9 +1127,10 @@ def _band_through(saddle, ends, band, string_band, V, images, options, string):
     """The band (and string) between the two minima a confirmed saddle falls into.
 
     When polishing moved the top away from the band (eigenvector following from a
-    higher critical point), the band does not pass the saddle: a new band from one
-    end over the saddle to the other replaces it, so that the reported path, its
-    top and the string's cross-check all belong to this saddle.
+    higher critical point), or the saddle falls into other copies of the minima than
+    the band's ends, the band does not pass the saddle: two bands from the saddle down
+    to the minima it falls into replace it, so that the reported path, its top and
+    the string's cross-check all belong to this saddle.
     """
     scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
     top = band.images[band.top]
@@ -1138,13 +1139,19 @@ def _band_through(saddle, ends, band, string_band, V, images, options, string):
             and np.linalg.norm(band.images[-1] - ends[1]) < 0.1 * scale):
         return band, string_band if string_band is not None else _string_of(
             band, V, images, options, string)
-    half = images // 2 + 1
-    guess = np.concatenate([_interpolate(ends[0], saddle.students, half)[:-1],
-                            _interpolate(saddle.students, ends[1], half)])
+    # Two bands down from the saddle (a fixed end, no climbing): each relaxes to the
+    # steepest-descent path from it, and together they pass exactly over the saddle.
     energy = network_energy(V)
-    initial = resample(guess.reshape((len(guess),) + ends[0].shape), images, ends[0], ends[1])
-    new = neb(energy, ends[0], ends[1], images, options, initial=initial)
-    return new, _string_of(new, V, images, options, string)
+    half = max((images + 1) // 2, 3)
+    relax = replace(options, climb=False)
+    left = neb(energy, ends[0], saddle.students, half, relax)
+    right = neb(energy, saddle.students, ends[1], half, relax)
+    joined = np.concatenate([left.images, right.images[1:]])
+    E = np.concatenate([left.energy, right.energy[1:]])
+    top = half - 1
+    new = Band(joined, E, top, float(E[top]), max(left.max_force, right.max_force),
+               left.iterations + right.iterations, left.converged and right.converged)
+    return new, _string_of(new, V, len(joined), options, string)
 
 
 def _string_of(band, V, images, options, string):
