@@ -124,6 +124,7 @@ def build_parser():
                     help="also find the smallest width from which each family stays a minimum "
                          "(walking down from its seed width)")
     _output_options(fa)
+    add_paths_parser(commands)
     return parser
 
 
@@ -219,6 +220,70 @@ def run_precompute(args):
 COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
             "hierarchy": run_hierarchy, "families": run_families,
             "precompute": run_precompute}
+
+
+# ----------------------------------------------------------------------------- paths
+def add_paths_parser(commands):
+    """The ``paths`` subcommand: connections between the minima of a catalog."""
+    pa = commands.add_parser(
+        "paths", help="barriers between the minima of a catalog, and their disconnectivity tree",
+        description="Compute the fixed-point catalog, then connect each spurious minimum to "
+                    "the global minimum and to its nearest minima by climbing-image nudged "
+                    "elastic bands (cross-checked by the string method); every top is "
+                    "polished and confirmed as an index-1 saddle by its exact Hessian.")
+    pa.add_argument("--students", required=True, metavar="K", help="student width K")
+    pa.add_argument("--teachers", required=True, metavar="M", help="teacher width M")
+    pa.add_argument("--teacher", default="orthonormal", metavar="SPEC",
+                    help="orthonormal | correlated:RHO | norms:n1,..,nM | random:SEED | "
+                         "file:PATH (default: orthonormal)")
+    pa.add_argument("--dim", default="inf", metavar="D", help="input dimension, or inf (default)")
+    pa.add_argument("--starts", default="200", metavar="N", help="random starts (default 200)")
+    pa.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
+    pa.add_argument("--images", default="24", metavar="N",
+                    help="images per band, endpoints included (default 24)")
+    pa.add_argument("--format", default="table", choices=("table", "json"))
+    pa.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
+
+
+def format_paths_table(result):
+    c = result["config"]
+    lines = [f"K={c['students']} M={c['teachers']} teacher={c['teacher']} d={c['dim']} "
+             f"starts={c['starts']} seed={c['seed']} images={c['images']}  "
+             f"({result['seconds']:.2f} s)", "", "minima:"]
+    for m in result["minima"]:
+        lines.append(f"  #{m['catalog_index']:<3} loss {m['loss']:<12.6g} {m['kind']:<15} "
+                     f"share {100 * m['fraction']:5.1f}%")
+    lines += ["", "connections:",
+              f"  {'from':>4} {'to':>4} {'barrier':>11} {'saddle loss':>12} {'index':>5} "
+              f"{'|grad|':>8} {'NEB-string':>10}  status"]
+    for x in result["connections"]:
+        s = x["saddle"]
+        status = ("confirmed" if x["confirmed"] else "flat (no saddle)" if x["flat"]
+                  else f"unconfirmed (sides: {x['ends']})")
+        agreement = "-" if x["method_agreement"] is None else f"{x['method_agreement']:.1e}"
+        lines.append(f"  {x['from']:>4} {x['to']:>4} {x['barrier']:>11.4g} {s['loss']:>12.6g} "
+                     f"{s['index']:>5} {s['grad_norm']:>8.1e} {agreement:>10}  {status}")
+    lines += ["", "disconnectivity tree (merges):"]
+    for merge in result["tree"]["merges"]:
+        left, right = merge["joins"]
+        lines.append(f"  at loss {merge['loss']:.6g}: {left} + {right}")
+    return "\n".join(lines) + "\n"
+
+
+def run_paths(args):
+    from .methods.paths import make_paths_config
+    from .running.service import paths_result
+
+    config = make_paths_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        starts=args.starts, seed=args.seed, images=args.images)
+    result = paths_result(config)
+    if args.format == "json":
+        return json.dumps(result) + "\n"
+    return format_paths_table(result)
+
+
+COMMANDS["paths"] = run_paths
 
 
 def main(argv=None):

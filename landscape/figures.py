@@ -341,3 +341,157 @@ def hierarchy_figure(hierarchy):
     fig.update_xaxes(title_text="width K", dtick=1, row=1, col=2)
     fig.update_layout(**LAYOUT, barmode="stack", height=520, legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+# ----------------------------------------------------------------------------- connections
+def _tree_layout(tree, minima):
+    """x of every leaf and (x, loss, leaves) of every merge node of a disconnectivity tree."""
+    x = {leaf: float(i) for i, leaf in enumerate(tree["leaves"])}
+    groups = {leaf: (x[leaf], minima[leaf]["loss"]) for leaf in tree["leaves"]}
+    owner = {leaf: leaf for leaf in tree["leaves"]}
+    nodes = []
+    for merge in tree["merges"]:
+        left, right = merge["joins"]
+        ends = []
+        for side in (left, right):
+            key = owner[side[0]]
+            ends.append(groups.pop(key))
+        xm = 0.5 * (ends[0][0] + ends[1][0])
+        nodes.append({"x": xm, "loss": merge["loss"], "children": ends,
+                      "leaves": left + right})
+        key = ("merge", len(nodes) - 1)
+        groups[key] = (xm, merge["loss"])
+        for leaf in left + right:
+            owner[leaf] = key
+    return x, nodes, list(groups.values())
+
+
+def disconnectivity_figure(result, log=False, floor=1e-7):
+    """The disconnectivity tree of a ``paths`` result: minima as leaves at their loss,
+    joined where the lowest saddle between their groups lies.
+
+    Parameters
+    ----------
+    result : dict
+        ``Connectivity.to_json()`` (the ``paths`` command's JSON).
+    log : bool
+        Logarithmic loss axis (losses below ``floor`` drawn at ``floor``).
+
+    Leaves are coloured by kind and sized by basin share (share of random starts);
+    hovering a branch shows its barrier.
+    """
+    minima = {m["catalog_index"]: m for m in result["minima"]}
+    tree = result["tree"]
+    if not tree["leaves"]:
+        return empty_figure("no minima")
+    y = (lambda v: max(v, floor)) if log else (lambda v: v)
+    x, nodes, roots = _tree_layout(tree, minima)
+    fig = go.Figure()
+    lines_x, lines_y = [], []
+    for node in nodes:
+        (x1, l1), (x2, l2) = node["children"]
+        lines_x += [x1, x1, x2, x2, None]
+        lines_y += [y(l1), y(node["loss"]), y(node["loss"]), y(l2), None]
+    top = max([n["loss"] for n in nodes] + [m["loss"] for m in minima.values()])
+    for xr, lr in roots:      # unmerged groups: a stub above the highest merge
+        lines_x += [xr, xr, None]
+        lines_y += [y(lr), y(top * 1.15 + 1e-12), None]
+    fig.add_scatter(x=lines_x, y=lines_y, mode="lines", line=dict(color="#264653", width=2),
+                    hoverinfo="skip", showlegend=False)
+    if nodes:
+        fig.add_scatter(
+            x=[n["x"] for n in nodes], y=[y(n["loss"]) for n in nodes], mode="markers",
+            marker=dict(size=7, color="#264653", symbol="diamond"), showlegend=False,
+            customdata=[[n["loss"], ", ".join(f"#{i}" for i in n["leaves"])] for n in nodes],
+            hovertemplate="merge at loss %{customdata[0]:.6g}<br>joins %{customdata[1]}"
+                          "<extra></extra>")
+    for kind, colour in KIND_COLOURS.items():
+        leaves = [leaf for leaf in tree["leaves"] if minima[leaf]["kind"] == kind]
+        if not leaves:
+            continue
+        fig.add_scatter(
+            x=[x[leaf] for leaf in leaves], y=[y(minima[leaf]["loss"]) for leaf in leaves],
+            mode="markers", name=kind.replace("_", " "),
+            marker=dict(size=[10 + 40 * minima[leaf]["fraction"] ** 0.5 for leaf in leaves],
+                        color=colour, line=dict(color="black", width=1)),
+            customdata=[[leaf, minima[leaf]["loss"], 100 * minima[leaf]["fraction"]]
+                        for leaf in leaves],
+            hovertemplate="minimum #%{customdata[0]}<br>loss %{customdata[1]:.6g}"
+                          "<br>share %{customdata[2]:.1f}%<extra></extra>")
+    fig.update_layout(**LAYOUT, title="Disconnectivity tree (minima joined at their lowest saddle)",
+                      yaxis_title="loss" + (f" (log, floored at {floor:g})" if log else ""),
+                      xaxis=dict(tickmode="array", tickvals=list(x.values()),
+                                 ticktext=[f"#{leaf}" for leaf in x], title="minimum"))
+    if log:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def path_profile_figure(result, index):
+    """Loss, student norms and overlaps along connection ``index`` of a ``paths`` result.
+
+    Three stacked panels against arc length (in reduced coordinates, from the ``from``
+    minimum): the loss with the saddle marked; each student's norm; and the overlaps
+    M_kr that change most along the path (at most 2K of them).
+    """
+    connection = result["connections"][index]
+    path = connection["path"]
+    s = path["arc_length"]
+    saddle = connection["saddle"]
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=("loss", "student norms |w_k|", "overlaps M_kr"))
+    fig.add_scatter(x=s, y=path["loss"], mode="lines+markers", name="loss",
+                    line=dict(color="#264653"), marker=dict(size=5), row=1, col=1,
+                    hovertemplate="arc length %{x:.3f}<br>loss %{y:.6g}<extra></extra>")
+    status = "confirmed saddle" if connection["confirmed"] else (
+        "flat path" if connection.get("flat") else "unconfirmed top")
+    fig.add_scatter(x=[path["saddle_arc_length"]], y=[saddle["loss"]], mode="markers",
+                    name=f"{status} (index {saddle['index']})",
+                    marker=dict(size=14, symbol="x", color="#e76f51"), row=1, col=1,
+                    hovertemplate=f"saddle loss {saddle['loss']:.6g}<br>barrier "
+                                  f"{connection['barrier']:.4g}<extra></extra>")
+    norms = path["norms"]
+    K = len(norms[0])
+    for k in range(K):
+        fig.add_scatter(x=s, y=[row[k] for row in norms], mode="lines", name=f"|w_{k + 1}|",
+                        line=dict(color=PALETTE[k % len(PALETTE)]), row=2, col=1,
+                        legendgroup="norms", showlegend=False,
+                        hovertemplate=f"|w_{k + 1}| = %{{y:.4f}}<extra></extra>")
+    overlaps = path["overlaps"]
+    M = len(overlaps[0][0])
+    spans = sorted(((max(o[k][r] for o in overlaps) - min(o[k][r] for o in overlaps), k, r)
+                    for k in range(K) for r in range(M)), reverse=True)[:2 * K]
+    for _, k, r in spans:
+        fig.add_scatter(x=s, y=[o[k][r] for o in overlaps], mode="lines",
+                        name=f"M_{k + 1},{r + 1}", line=dict(color=PALETTE[k % len(PALETTE)],
+                                                           dash="solid" if r % 2 == 0 else "dot"),
+                        row=3, col=1, showlegend=False,
+                        hovertemplate=f"M_{k + 1},{r + 1} = %{{y:.4f}}<extra></extra>")
+    for row in (1, 2, 3):
+        fig.add_vline(x=path["saddle_arc_length"], line_dash="dot", line_color="#e76f51",
+                      row=row, col=1)
+    fig.update_xaxes(title_text="arc length along the path (reduced coordinates)", row=3, col=1)
+    fig.update_layout(**LAYOUT, height=760, legend=dict(orientation="h", y=-0.1),
+                      title=f"Path #{connection['from']} → #{connection['to']}: barrier "
+                            f"{connection['barrier']:.4g}")
+    return fig
+
+
+def path_plane_figure(plane):
+    """The loss surface on the plane through both minima and the saddle, with the band
+    drawn on it (its projection) and the saddle marked. ``plane``: ``service.path_plane``."""
+    fig = go.Figure(go.Surface(x=plane["a"], y=plane["b"], z=[list(r) for r in zip(*plane["loss"])],
+                               colorscale="Viridis", opacity=0.85, showscale=False,
+                               hovertemplate="loss %{z:.5g}<extra></extra>"))
+    path = plane["path"]
+    fig.add_scatter3d(x=path["a"], y=path["b"], z=path["loss"], mode="lines+markers",
+                      line=dict(color="#e76f51", width=6), marker=dict(size=3),
+                      name="path (projected)")
+    s = plane["saddle"]
+    fig.add_scatter3d(x=[s["a"]], y=[s["b"]], z=[s["loss"]], mode="markers",
+                      marker=dict(size=7, color="#d62828", symbol="x"), name="saddle")
+    fig.update_layout(**LAYOUT, height=560,
+                      scene=dict(xaxis_title=plane["labels"][0], yaxis_title=plane["labels"][1],
+                                 zaxis_title="loss"),
+                      title="Loss on the plane through both minima and the saddle")
+    return fig
