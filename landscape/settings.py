@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import time
+from urllib.parse import parse_qs, urlsplit
 from dataclasses import dataclass, replace
 
 from .errors import SettingsError
@@ -103,9 +104,8 @@ def from_env(env=None):
     if token and len(token) < 16:
         raise SettingsError("LANDSCAPE_TOKEN must be at least 16 characters")
     redis_url = env.get("REDIS_URL", "").strip() or None
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
-                            f"got {redis_url!r}")
+    if redis_url:
+        _check_redis(redis_url, env)
     job_seconds = _number(env, "LANDSCAPE_JOB_SECONDS", 300.0, float, 1.0, 86400.0)
     visibility = _number(env, "LANDSCAPE_VISIBILITY_SECONDS", max(900.0, 2 * job_seconds),
                          float, 60.0, 10 * 86400.0)
@@ -126,6 +126,34 @@ def from_env(env=None):
         executor=executor,
         workers=workers,
     )
+
+
+def _redact(url):
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _check_redis(url, env):
+    """REDIS_URL well formed, with a password and a SECRET_KEY (see README, Security).
+
+    Whoever can write to Redis can queue tasks and write cache entries; a password keeps
+    the lab network out, and the shared secret key lets the web server check that a
+    cached result was written by this deployment's web server or workers.
+    """
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
+                            f"got {_redact(url)!r}")
+    parts = urlsplit(url)
+    password = parts.password or parse_qs(parts.query).get("password", [""])[0]
+    if not password and env.get("LANDSCAPE_ALLOW_OPEN_REDIS", "").strip() != "1":
+        raise SettingsError("REDIS_URL has no password (redis://:PASSWORD@host:6379/0); an "
+                            "open Redis lets anyone on the network queue tasks and write "
+                            "results. Set LANDSCAPE_ALLOW_OPEN_REDIS=1 to accept that")
+    if not env.get("SECRET_KEY", "").strip():
+        raise SettingsError("SECRET_KEY must be set with REDIS_URL: the web server and every "
+                            "Celery worker sign and check cached results with it")
 
 
 def _executor_settings(env):

@@ -107,7 +107,7 @@ def test_the_dashboard_job_runs_on_a_celery_worker(stack, browser):
     assert "background_callback_" in log and "succeeded" in log
     # and the result landed in the Redis cache the web workers read
     import redis
-    keys = redis.Redis.from_url(stack["redis"].url).keys("flask_cache_landscape:*:catalog:*")
+    keys = redis.Redis.from_url(stack["redis"].url).keys("landscape:*:catalog:*")
     assert keys
 
 
@@ -166,7 +166,7 @@ def test_a_corrupt_redis_entry_is_recomputed(stack):
     body, _ = view_requests(url, "?students=4&teachers=4&dim=4&seed=77")
     post_callback(url, body)
     client = redis.Redis.from_url(stack["redis"].url)
-    keys = client.keys("flask_cache_landscape:*:families:*")
+    keys = client.keys("landscape:*:families:*")
     assert keys
     for key in keys:
         client.set(key, b"!\x80garbage")                  # not a pickle
@@ -200,9 +200,10 @@ def test_redis_going_away_and_coming_back(stack, browser):
 
 
 def test_the_app_starts_without_redis_and_recovers_when_it_comes(tmp_path):
-    from servers import free_port
+    from servers import REDIS_PASSWORD, free_port
     port = free_port()
-    web = start_gunicorn(tmp_path / "web", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    web = start_gunicorn(tmp_path / "web",
+                         REDIS_URL=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0")
     redis = None
     try:
         health = json.loads(urllib.request.urlopen(web.url + "/health", timeout=10).read())

@@ -2,9 +2,9 @@
 
 Results are cached under ``landscape:<ENGINE_VERSION>:<kind>:<sha256 of the canonical
 config JSON>``, so an engine upgrade never serves stale results and keys never depend
-on numpy reprs. The cache is anything with ``get(key)`` and ``set(key, value)``
-(flask-caching's ``Cache`` in the app); a failing or corrupt cache read is treated
-as a miss. No web framework is imported here.
+on numpy reprs. The cache is a byte store (``running.store``: files or Redis) holding
+signed JSON; a failing, corrupt, unsigned or misshapen entry is treated as a miss. No
+web framework is imported here.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import numpy as np
 from ..config import inf_or_int
 from ..errors import ComputationLimit
 from ..version import ENGINE_VERSION
+from . import store
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +46,70 @@ def time_budget(seconds, progress=None):
     return check
 
 
+# Keys (with the type of their value) every entry of a kind has; an entry without them
+# is a miss, recomputed.
+EXPECTED = {
+    "catalog": {"fixed_points": list, "global_fraction": (int, float)},
+    "trajectories": {"t": list, "Q": list, "M": list, "loss": list, "label": list},
+    "flow": {"t": list, "Q": list, "M": list, "loss": list},
+    "families": {"rows": list},
+    "hierarchy": {"levels": list, "links": list},
+}
+_MAX_LOGGED = 1000
+_logged = set()
+
+
+def _log_once(key, text, *args):
+    """Warn about a key's entry once per process (a bad entry is read on every view)."""
+    if key in _logged:
+        return
+    if len(_logged) < _MAX_LOGGED:
+        _logged.add(key)
+    log.warning(text, key, *args)
+
+
+def _shape_problem(kind, value):
+    if value.get("engine_version") != ENGINE_VERSION:
+        return f"engine version {value.get('engine_version')!r}"
+    for name, types in EXPECTED.get(kind, {}).items():
+        if not isinstance(value.get(name), types):
+            return f"no {name!r} of the expected type"
+    return None
+
+
 def _cached(cache, kind, payload, compute):
+    """The result of ``compute()`` for (kind, payload), from ``cache`` when it holds a
+    signed, well-formed entry for exactly this key and config; else computed and stored.
+
+    Entries are JSON signed with the cache's secret (``store.encode_entry``): nothing read
+    from the cache is unpickled, and an entry that is unreadable, unsigned, edited or of
+    the wrong shape is a miss, logged once.
+    """
     key = cache_key(kind, payload)
     if cache is not None:
+        secret = store.secret_of(cache)
         try:
-            value = cache.get(key)
+            blob = cache.get(key)
+            if blob is not None:
+                value = store.decode_entry(secret, key, payload, blob)
+                problem = _shape_problem(kind, value)
+                if problem is None:
+                    return value
+                _log_once(key, "cache entry %s has the wrong shape (%s); recomputing", problem)
         except Exception as exc:   # corrupt entry or unreachable backend: recompute
-            log.warning("cache read failed for %s: %s", key, exc)
-            value = None
-        if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
-            return value
+            _log_once(key, "cache entry %s unusable (%s: %s); recomputing",
+                      type(exc).__name__, exc)
     value = compute()
     value["engine_version"] = ENGINE_VERSION
-    if cache is not None:
-        try:
-            cache.set(key, value)
-        except Exception as exc:
-            log.warning("cache write failed for %s: %s", key, exc)
-    return value
+    if cache is None:
+        return value
+    blob = store.encode_entry(secret, key, payload, value)
+    try:
+        cache.set(key, blob)
+    except Exception as exc:
+        log.warning("cache write failed for %s: %s", key, exc)
+    # what a later hit returns: plain JSON data (lists, not tuples or arrays)
+    return store.decode_entry(secret, key, payload, blob)
 
 
 def catalog_result(config, cache=None, progress=None, executor=None):

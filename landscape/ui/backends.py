@@ -13,6 +13,8 @@ import time
 from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
+from ..running import store
+
 JOBS_KEY = "landscape:jobs"
 REDIS_CACHE_SECONDS = 30 * 24 * 3600
 
@@ -21,18 +23,14 @@ class ServerBusy(RuntimeError):
     """All background-job slots are taken."""
 
 
-def cache_config(settings):
-    """flask-caching configuration. Keys carry the engine version, so entries never go
-    stale; files are kept (up to 2000), Redis entries for 30 days."""
+def result_store(settings, secret):
+    """The result cache: signed JSON entries in Redis (30 days, so that Redis's
+    volatile-lru policy may evict them) or in files (up to 2000). Keys carry the engine
+    version, so entries never go stale. Nothing read back is unpickled."""
     if settings.redis_url:
-        # Entries expire after 30 days: with Redis's volatile-lru policy (compose file)
-        # only such entries are evicted under memory pressure, never the task queue.
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
-                "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 10},
-                "CACHE_DEFAULT_TIMEOUT": REDIS_CACHE_SECONDS}
-    return {"CACHE_TYPE": "FileSystemCache",
-            "CACHE_DIR": os.path.join(settings.cache_dir, "results"),
-            "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": 0}
+        return store.RedisStore(settings.redis_url, secret, seconds=REDIS_CACHE_SECONDS)
+    return store.FileStore(os.path.join(settings.cache_dir, "results"), secret,
+                           threshold=2000)
 
 
 class RecordingCache:
@@ -41,6 +39,7 @@ class RecordingCache:
 
     def __init__(self, cache):
         self.cache = cache
+        self.secret = getattr(cache, "secret", None)
 
     def get(self, key):
         value = None
@@ -53,6 +52,9 @@ class RecordingCache:
                 g.landscape_cache = "hit" if hit else "miss"
 
     def set(self, key, value):
+        # something was computed: a miss, also when the entry read was unusable
+        if has_request_context():
+            g.landscape_cache = "miss"
         return self.cache.set(key, value)
 
 

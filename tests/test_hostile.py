@@ -1,0 +1,171 @@
+"""Regression tests of issue 16: hostile input to the caches, the teacher parser, the
+settings and the request guard. Each reproduces one row of the issue and checks that it
+ends in a result, a recomputation, a clear 4xx or exit 2, or a refusal to start."""
+import os
+import pickle
+import struct
+import threading
+
+import pytest
+
+from landscape.config import make_catalog_config
+from landscape.errors import SettingsError
+from landscape.running import service
+from landscape.settings import Settings, from_env
+from landscape.version import ENGINE_VERSION
+
+
+class _RunsCode:
+    """Unpickling this creates a directory: proof that a cache read ran code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def _dashboard_cache(settings):
+    from landscape.ui import precompute
+
+    return precompute.result_cache(settings)
+
+
+# -- item 3: results stored as data ---------------------------------------------------
+
+def test_a_pickle_written_into_the_file_cache_is_never_run(tmp_path):
+    """Row 2: a pickle payload in a cache file (in the on-disk format of a pickling file
+    cache: 4-byte expiry, then the pickle) is a miss, recomputed; no code runs."""
+    settings = Settings(cache_dir=str(tmp_path), secret_key="s" * 64)
+    cache = _dashboard_cache(settings)
+    config = make_catalog_config(3, 3, starts=4)
+    first = service.catalog_result(config, cache)
+    marker = tmp_path / "code-ran"
+    files = [p for p in (tmp_path / "results").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        path.write_bytes(struct.pack("I", 0) + pickle.dumps(_RunsCode(marker)))
+    again = service.catalog_result(config, _dashboard_cache(settings))
+    assert not marker.exists()
+    assert again["global_fraction"] == first["global_fraction"]
+
+
+def test_a_fifo_in_the_file_cache_does_not_hang_a_view(tmp_path):
+    settings = Settings(cache_dir=str(tmp_path), secret_key="s" * 64)
+    config = make_catalog_config(2, 2, starts=3)
+    service.catalog_result(config, _dashboard_cache(settings))
+    for path in [p for p in (tmp_path / "results").rglob("*") if p.is_file()]:
+        path.unlink()
+        os.mkfifo(path)
+    out = []
+    thread = threading.Thread(target=lambda: out.append(
+        service.catalog_result(config, _dashboard_cache(settings))), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert out and out[0]["fixed_points"]
+
+
+class DictCache(dict):
+    def set(self, key, value):
+        self[key] = value
+
+
+def _tamper(value, old, new):
+    """Edit a stored entry as someone with write access to the store would."""
+    if isinstance(value, (bytes, bytearray)):
+        assert old.encode() in value
+        return bytes(value).replace(old.encode(), new.encode())
+    text = repr(value)
+    assert old in text
+    return eval(text.replace(old, new))      # a plain dict of JSON values
+
+
+def test_an_edited_catalog_is_recomputed_not_shown():
+    """Row 14: an edited global fraction is never shown as true."""
+    config = make_catalog_config(3, 3, starts=4)
+    cache = DictCache()
+    first = service.catalog_result(config, cache)
+    assert first["global_fraction"] == 1.0
+    (key,) = cache
+    cache[key] = _tamper(cache[key], "'global_fraction': 1.0" if isinstance(cache[key], dict)
+                         else '"global_fraction":1.0',
+                         "'global_fraction': 0.123" if isinstance(cache[key], dict)
+                         else '"global_fraction":0.123')
+    assert service.catalog_result(config, cache)["global_fraction"] == 1.0
+
+
+def test_an_entry_of_the_wrong_shape_is_a_miss():
+    """Row 14: a cached value of the right engine version but another shape."""
+    config = make_catalog_config(3, 3, starts=4)
+    cache = DictCache()
+    key = service.cache_key("catalog", config.to_dict())
+    cache[key] = {"engine_version": ENGINE_VERSION, "rows": []}
+    assert service.catalog_result(config, cache)["fixed_points"]
+
+
+def test_an_entry_signed_with_another_key_is_a_miss(tmp_path, caplog):
+    """Someone who can write to the store but lacks the secret key cannot plant a
+    result; the miss is logged once, however often the view is opened."""
+    from landscape.running.store import FileStore
+
+    class Counting(FileStore):
+        writes = 0
+
+        def set(self, key, value):
+            Counting.writes += 1
+            super().set(key, value)
+
+    config = make_catalog_config(3, 3, starts=4, seed=1601)
+    service.catalog_result(config, FileStore(str(tmp_path), secret=b"theirs" * 8))
+    planted = next(tmp_path.iterdir()).read_bytes()
+    ours = Counting(str(tmp_path), secret=b"ours" * 8)
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            next(tmp_path.iterdir()).write_bytes(planted)
+            service.catalog_result(config, ours)
+    assert Counting.writes == 3
+    assert len([r for r in caplog.records if "recomputing" in r.getMessage()]) == 1
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"REDIS_URL": "redis://r:6379/0", "SECRET_KEY": "k" * 64}, "no password"),
+    ({"REDIS_URL": "redis://user@r:6379/0", "SECRET_KEY": "k" * 64}, "no password"),
+    ({"REDIS_URL": "redis://:pw@r:6379/0"}, "SECRET_KEY"),
+])
+def test_an_open_redis_or_no_shared_key_is_refused(env, words):
+    with pytest.raises(SettingsError, match=words):
+        from_env(env)
+
+
+def test_an_open_redis_is_accepted_only_when_asked_for():
+    env = {"REDIS_URL": "redis://r:6379/0", "SECRET_KEY": "k" * 64,
+           "LANDSCAPE_ALLOW_OPEN_REDIS": "1"}
+    assert from_env(env).redis_url == "redis://r:6379/0"
+    assert from_env({"REDIS_URL": "unix:///run/redis.sock?password=pw",
+                     "SECRET_KEY": "k" * 64}).redis_url.startswith("unix://")
+
+
+@pytest.mark.server
+def test_a_pickle_written_into_redis_is_never_run(tmp_path):
+    """Row 2 with Redis: a pickle payload under a result key (in the format of a
+    pickling Redis cache, "!" + pickle) is a miss, recomputed; no code runs."""
+    import redis
+
+    from servers import start_redis, stop
+    server = start_redis(tmp_path)
+    try:
+        settings = Settings(cache_dir=str(tmp_path), redis_url=server.url,
+                            secret_key="s" * 64)
+        config = make_catalog_config(3, 3, starts=4)
+        first = service.catalog_result(config, _dashboard_cache(settings))
+        client = redis.Redis.from_url(server.url)
+        keys = client.keys("*:catalog:*")
+        assert keys
+        marker = tmp_path / "code-ran"
+        for key in keys:
+            client.set(key, b"!" + pickle.dumps(_RunsCode(marker)))
+        again = service.catalog_result(config, _dashboard_cache(settings))
+        assert not marker.exists()
+        assert again["global_fraction"] == first["global_fraction"]
+    finally:
+        stop(server)
