@@ -169,3 +169,113 @@ def test_a_pickle_written_into_redis_is_never_run(tmp_path):
         assert again["global_fraction"] == first["global_fraction"]
     finally:
         stop(server)
+
+
+# -- item 5: teacher input parsed once, safely ------------------------------------------
+
+def _p_file(tmp_path, P=((1.0, 0.2), (0.2, 1.0)), name="p.json"):
+    import json
+
+    path = tmp_path / name
+    path.write_text(json.dumps({"P": [list(r) for r in P]}))
+    return path
+
+
+@pytest.mark.parametrize("spelling", ["file:{}", "file :{}", " FILE:{}", "File\t:{}",
+                                      "file : {}", "FILE:{}  "])
+def test_the_dashboard_refuses_every_file_spelling(tmp_path, spelling):
+    """Row 4: the dashboard's ban is on the parsed kind, so no spelling reads a file."""
+    from landscape.errors import ConfigError
+    from landscape.ui import state
+
+    path = _p_file(tmp_path)
+    values = state.DEFAULTS | {"students": "2", "teachers": "2",
+                               "teacher": spelling.format(path)}
+    with pytest.raises(ConfigError, match="command line"):
+        state.catalog_config(values)
+    with pytest.raises(ConfigError, match="command line"):
+        state.flow_config(values, time="1")
+
+
+def _cli(argv, seconds=30):
+    """landscape's CLI in this process: (exit status, stderr lines); None on a hang."""
+    import contextlib
+    import io
+
+    from landscape.cli import main
+
+    out = {}
+    err = io.StringIO()
+
+    def run():
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            out["code"] = main(argv)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return out.get("code"), err.getvalue().splitlines()
+
+
+def _hostile_inputs(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"P": ' + "[" * 1000 + "]" * 1000 + "}")
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"P": [[1' + "0" * 400 + ', 0], [0, 1]], '
+                    '"Q": [[1' + "0" * 400 + ', 0], [0, 1]], "M": [[0, 0], [0, 0]]}')
+    return {"fifo": fifo, "/dev/zero": "/dev/zero", "/dev/urandom": "/dev/urandom",
+            "1000 deep": deep, "400 digits": huge}
+
+
+def test_cli_refuses_hostile_teacher_files_with_exit_2(tmp_path):
+    """Row 12, --teacher file:...: exit 2 and one line, no hang, no internal error."""
+    for name, path in _hostile_inputs(tmp_path).items():
+        code, lines = _cli(["fixed-points", "--students", "2", "--teachers", "2",
+                            "--starts", "2", "--teacher", f"file:{path}"])
+        assert (code, len(lines)) == (2, 1), (name, code, lines)
+        assert "internal error" not in lines[0], name
+
+
+def test_cli_refuses_hostile_init_files_with_exit_2(tmp_path):
+    """Row 12, flow --init FILE."""
+    for name, path in _hostile_inputs(tmp_path).items():
+        code, lines = _cli(["flow", "--students", "2", "--teachers", "2", "--lr", "0",
+                            "--time", "1", "--points", "2", "--init", str(path)])
+        assert (code, len(lines)) == (2, 1), (name, code, lines)
+        assert "internal error" not in lines[0], name
+
+
+def test_a_teacher_may_be_given_as_its_matrix():
+    """Issue 14: P as an ndarray, a list of lists or {"P": rows}, validated like a file."""
+    import numpy as np
+
+    from landscape.errors import ConfigError
+    from landscape.maths.teachers import parse_teacher
+
+    P = np.array([[1.0, 0.3], [0.3, 2.0]])
+    for given in (P, P.tolist(), {"P": P.tolist()}):
+        setup = parse_teacher(given, 2, ConfigError)
+        np.testing.assert_array_equal(setup.P, P)
+        assert setup.to_json() == {"P": P.tolist()}
+    for bad, words in [(np.eye(3), "2x2"), ([[1, 2], [2, 1]], "positive definite"),
+                       ({"P": [[1, "x"], ["x", 1]]}, "numbers"), ([[float("nan")]], "finite"),
+                       ([[10**400]], "huge"), ({"P": [[1]], "code": 1}, "expected")]:
+        with pytest.raises(ConfigError, match=words):
+            parse_teacher(bad, 2 if words != "finite" and words != "huge" else 1, ConfigError)
+
+
+def test_cache_keys_of_file_teachers_hash_P_not_the_path(tmp_path):
+    """Issue 14: the same P under two paths is one result; a file edited in place is
+    another result, never the cached one of its old content."""
+    a = make_catalog_config(2, 2, teacher=f"file:{_p_file(tmp_path, name='a.json')}")
+    b = make_catalog_config(2, 2, teacher=f"file:{_p_file(tmp_path, name='b.json')}")
+    assert a.teacher.spec != b.teacher.spec                  # shown as given
+    assert service.cache_key("catalog", a.to_dict()) == service.cache_key("catalog", b.to_dict())
+    edited = _p_file(tmp_path, P=((1.0, 0.5), (0.5, 1.0)), name="a.json")
+    c = make_catalog_config(2, 2, teacher=f"file:{edited}")
+    assert service.cache_key("catalog", c.to_dict()) != service.cache_key("catalog", a.to_dict())
+    # and the canonical dict validates back to the same config (Celery tasks carry it)
+    from landscape.running.tasks import config_from_dict
+    assert config_from_dict(c.to_dict()).to_dict() == c.to_dict()

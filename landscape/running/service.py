@@ -168,7 +168,7 @@ def families_result(setup, dim, widths, k1s, cache=None):
                 rows.append({"students": K, **m.to_json()})
         return {"rows": rows}
 
-    payload = {"teacher": setup.spec, "dim": inf_or_int(dim),
+    payload = {"teacher": setup.to_json(), "dim": inf_or_int(dim),
                "widths": list(widths), "k1": list(k1s)}
     return _cached(cache, "families", payload, compute)
 
