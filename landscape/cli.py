@@ -167,6 +167,9 @@ def run_fixed_points(args):
     executor = executor_from_env(args.executor)
     catalog = find_fixed_points(config, progress=_progress if sys.stderr.isatty() else None,
                                 executor=executor)
+    from .running.service import check_catalog
+
+    check_catalog(catalog.to_json())      # no fixed point or NaN: exit 3 with the reason
     if args.format == "json":
         return json.dumps(catalog.to_json(), indent=1) + "\n"
     return format_catalog_table(catalog)

@@ -279,3 +279,65 @@ def test_cache_keys_of_file_teachers_hash_P_not_the_path(tmp_path):
     # and the canonical dict validates back to the same config (Celery tasks carry it)
     from landscape.running.tasks import config_from_dict
     assert config_from_dict(c.to_dict()).to_dict() == c.to_dict()
+
+
+# -- item 6: scale and conditioning --------------------------------------------------------
+
+SIX = "--students 6 --teachers 6 --dim 6 --starts 10".split()
+
+
+@pytest.mark.parametrize("teacher, words", [
+    ("norms:" + ",".join(["1e5"] * 6), "between 0.1 and 10"),        # row 7: 200 'dead'
+    ("norms:" + ",".join(["1e150"] * 6), "between 0.1 and 10"),
+    ("norms:" + ",".join(["1e-150"] * 6), "between 0.1 and 10"),
+    ("norms:0.1,10,1,1,1,1", "at most 10 times"),                       # all unconverged
+    ("correlated:0.99999", "condition number"),
+])
+def test_teachers_outside_the_checked_range_are_refused(teacher, words):
+    code, lines = _cli(["fixed-points", *SIX, "--teacher", teacher])
+    assert code == 2 and len(lines) == 1 and words in lines[0], lines
+
+
+def test_a_huge_P_from_a_file_is_refused_not_nan(tmp_path):
+    """Row 7: P = 1e308 I gave NaN losses."""
+    path = _p_file(tmp_path, P=((1e308, 0.0), (0.0, 1e308)))
+    code, lines = _cli(["fixed-points", "--students", "2", "--teachers", "2", "--starts", "2",
+                        "--teacher", f"file:{path}"])
+    assert code == 2 and len(lines) == 1 and "between 0.1 and 10" in lines[0], lines
+
+
+def test_a_search_without_fixed_points_is_not_reported_as_a_result():
+    """Row 7: "0 fixed points" with exit 0 read as a catalog; it is exit 3 and says why,
+    and the dashboard's service neither returns nor caches it."""
+    from landscape.errors import ComputationLimit
+
+    # two starts at teacher norms 0.1 that both end with a dead student
+    teacher = "norms:" + ",".join(["0.1"] * 6)
+    code, lines = _cli(["fixed-points", "--students", "6", "--teachers", "6", "--dim", "6",
+                        "--starts", "2", "--seed", "1", "--teacher", teacher])
+    assert code == 3 and len(lines) == 1 and "no start reached a fixed point" in lines[0]
+    cache = DictCache()
+    with pytest.raises(ComputationLimit, match="2 ended with a dead student"):
+        service.catalog_result(make_catalog_config(6, 6, teacher=teacher, dim=6, starts=2,
+                                                   seed=1), cache)
+    assert not cache
+
+
+def test_descent_thresholds_follow_the_problem_scale():
+    """The flow is homogeneous: W(t) for teachers c V from c W0 is c times the one for V
+    from W0, with the same time. So every endpoint and its status must scale along over
+    the checked range of teacher norms (thresholds relative to the teacher's scale)."""
+    import numpy as np
+
+    from landscape.maths.starts import draw_starts
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods.descent import descend
+
+    P = make_catalog_config(4, 4, teacher="correlated:0.2", dim=4).teacher.P
+    V = teacher_vectors(P, 4)
+    W0 = draw_starts(3, range(8), 4, 4, 4, 4)
+    unit = descend(W0, V)
+    for c in (0.1, 10.0):
+        scaled = descend(c * W0, c * V)
+        assert list(scaled.status) == list(unit.status)
+        np.testing.assert_allclose(scaled.students / c, unit.students, atol=1e-6)

@@ -4,10 +4,13 @@ Specs: ``orthonormal``, ``correlated:RHO``, ``norms:n1,...,nM``, ``random:SEED``
 ``file:PATH`` (JSON ``{"P": [[...]]}``), or P itself (an ndarray, a list of lists or
 ``{"P": [[...]]}``). See ``parse_teacher``.
 
-The range the engine is checked on: every teacher norm sqrt(P_mm) in
-[MIN_NORM, MAX_NORM] and P's condition number at most MAX_CONDITION (teachers that are
-nearly linearly dependent make every tolerance of the descent meaningless). Teachers
-outside it are refused with a message saying so.
+The range the engine is checked on (starts are drawn with norms near 1, so the teacher's
+scale is the ratio of teacher to initial weights): every teacher norm sqrt(P_mm) in
+[MIN_NORM, MAX_NORM], at most MAX_NORM_RATIO between the largest and the smallest, and
+P's condition number at most MAX_CONDITION. Outside it the descent either stops at its
+flow-time budget for most starts (measured at K = M = 6: norms 0.1 and 3 together leave
+85 % of the starts unconverged; norms 1e5 or 1e-3 mark every start dead) or loses the
+loss to rounding (P = 1e308 I). Teachers outside it are refused with a message.
 """
 from __future__ import annotations
 
@@ -23,9 +26,10 @@ import numpy as np
 _SYMMETRY_TOL = 1e-10
 MAX_FILE_BYTES = 1 << 20
 MAX_JSON_DEPTH = 8
-MIN_NORM = 1e-2
-MAX_NORM = 1e2
-MAX_CONDITION = 1e6
+MIN_NORM = 0.1
+MAX_NORM = 10.0
+MAX_NORM_RATIO = 10.0
+MAX_CONDITION = 1e4
 KINDS = ("orthonormal", "correlated", "norms", "random", "file")
 
 
@@ -91,6 +95,9 @@ def _validated(P, M, source, error):
     if norms.min() < MIN_NORM or norms.max() > MAX_NORM:
         raise error(f"{source}: teacher norms sqrt(P_mm) must be between {MIN_NORM:g} and "
                     f"{MAX_NORM:g}, got {norms.min():.3g} to {norms.max():.3g}")
+    if norms.max() > MAX_NORM_RATIO * norms.min():
+        raise error(f"{source}: the largest teacher norm may be at most {MAX_NORM_RATIO:g} "
+                    f"times the smallest, got {norms.max():.3g} and {norms.min():.3g}")
     scale = np.abs(P).max()
     if np.abs(P - P.T).max() > _SYMMETRY_TOL * scale:
         raise error(f"{source}: P is not symmetric")
@@ -185,8 +192,6 @@ def parse_teacher(spec, M, error=ValueError, allow_files=True):
         norms = [_number(p, "each norm", error) for p in parts]
         if min(norms) <= 0:
             raise error("norms: every norm must be positive")
-        if min(norms) < MIN_NORM or max(norms) > MAX_NORM:
-            raise error(f"norms: every norm must be between {MIN_NORM:g} and {MAX_NORM:g}")
         P = np.diag(np.square(norms))
         canonical = ",".join(repr(n) for n in norms)
         return TeacherSetup(f"norms:{canonical}", _validated(P, M, "norms", error))

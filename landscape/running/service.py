@@ -112,13 +112,35 @@ def _cached(cache, kind, payload, compute):
     return store.decode_entry(secret, key, payload, blob)
 
 
+def check_catalog(catalog_json):
+    """Raise ComputationLimit unless the catalog (``Catalog.to_json()``) is a result to
+    show: at least one fixed point, and finite losses throughout. A catalog without
+    fixed points says nothing about the landscape, only that the search did not get
+    there, so it is reported as such (and never cached)."""
+    points = catalog_json["fixed_points"]
+    dead = catalog_json["nondifferentiable"]["count"]
+    unconverged = catalog_json["unconverged"]
+    losses = [p["loss"] for p in points] + [
+        p["loss"] for p in catalog_json["nondifferentiable"]["points"]]
+    if not all(isinstance(x, (int, float)) and np.isfinite(x) for x in losses):
+        raise ComputationLimit("the search produced non-finite losses; the teacher is "
+                               "outside the range this engine handles")
+    if not points:
+        raise ComputationLimit(
+            f"no start reached a fixed point ({dead} ended with a dead student, "
+            f"{unconverged} did not converge within the flow-time budget); try more "
+            "starts or a better-conditioned teacher")
+
+
 def catalog_result(config, cache=None, progress=None, executor=None):
-    """The catalog as JSON, with each entry's representative students (reduced coords)."""
+    """The catalog as JSON, with each entry's representative students (reduced coords).
+    Raises ComputationLimit when the search found no fixed point (``check_catalog``)."""
     from ..methods.catalog import find_fixed_points
 
     def compute():
         catalog = find_fixed_points(config, progress=progress, executor=executor)
         out = catalog.to_json()
+        check_catalog(out)
         for entry, point in zip(out["fixed_points"], catalog.fixed_points):
             entry["students"] = point.students.tolist()
         return out
