@@ -179,12 +179,50 @@ def executor_from_env(name=None, env=None):
     return executors.get("local", workers=workers or None)
 
 
+# Exit status of a process refused to start by its settings (sysexits' EX_CONFIG); a
+# systemd unit with RestartPreventExitStatus=78 does not restart it in a loop.
+EXIT_CONFIG = 78
+
+
+def check_cache_dir(settings):
+    """Create the cache directory if needed; SettingsError unless it is a writable
+    directory (results, job state and the generated secret key live there)."""
+    path = settings.cache_dir
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} cannot be created "
+                            f"({exc.strerror or exc})") from None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} is not a writable directory")
+
+
+def prepare(settings):
+    """Everything a serving process needs from its environment, checked once before it
+    serves (gunicorn's master runs this before forking workers): the cache directory
+    when results live in files, and the secret key. Raises SettingsError."""
+    if not settings.redis_url:
+        check_cache_dir(settings)
+    secret_key(settings)
+    return settings
+
+
 def secret_key(settings):
     """The deployment's secret key: ``SECRET_KEY``, or one generated once and kept in
     the cache directory, so that every worker process of this deployment shares it."""
     if settings.secret_key:
         return settings.secret_key
-    os.makedirs(settings.cache_dir, exist_ok=True)
+    check_cache_dir(settings)
+    try:
+        return _generated_key(settings)
+    except OSError as exc:
+        raise SettingsError(f"the secret key in LANDSCAPE_CACHE_DIR {settings.cache_dir!r} "
+                            f"cannot be created or read ({exc.strerror or exc})") from None
+
+
+def _generated_key(settings):
     path = os.path.join(settings.cache_dir, "secret_key")
     if not os.path.exists(path):
         # Write a candidate privately, then publish it with link(), which is atomic and

@@ -341,3 +341,99 @@ def test_descent_thresholds_follow_the_problem_scale():
         scaled = descend(c * W0, c * V)
         assert list(scaled.status) == list(unit.status)
         np.testing.assert_allclose(scaled.students / c, unit.students, atol=1e-6)
+
+
+# -- items 7, 8: bad settings stop the server; hostile bodies get 4xx -------------------------
+
+def _callback_client():
+    from app import app, server
+
+    return app, server.test_client()
+
+
+def test_deeply_nested_callback_bodies_get_400():
+    """Row 11: a callback POST nested 1000 deep was a 500 (RecursionError)."""
+    import json
+
+    _, client = _callback_client()
+    deep = "[" * 1000 + "]" * 1000
+    body = ('{"output": "..config.data...message.children..", "outputs": [{"id": "config", '
+            '"property": "data"}, {"id": "message", "property": "children"}], "inputs": '
+            '[{"id": "url", "property": "search", "value": ' + deep + '}], '
+            '"changedPropIds": ["url.search"], "state": []}')
+    for data in (body, deep, json.dumps({"output": 1}).replace("1", deep)):
+        r = client.post("/_dash-update-component", data=data, content_type="application/json")
+        assert r.status_code == 400, r.status_code
+
+
+def test_a_post_to_a_clientside_callback_gets_400():
+    """Row 11: the image-format callback runs in the browser; a POST to it was a 500."""
+    app, client = _callback_client()
+    clientside = [(output, spec) for output, spec in app.callback_map.items()
+                  if spec.get("callback") is None]
+    assert clientside
+    for output, spec in clientside:
+        def ids(items):
+            return [{"id": i["id"], "property": i["property"], "value": None} for i in items]
+        outputs = [{"id": o.component_id, "property": o.component_property}
+                   for o in (spec["output"] if isinstance(spec["output"], list)
+                             else [spec["output"]])]
+        body = {"output": output, "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": ids(spec["inputs"]), "state": ids(spec["state"]),
+                "changedPropIds": []}
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 400, (output, r.status_code)
+
+
+def _gunicorn_refuses(tmp_path, **env):
+    import subprocess
+    import sys
+
+    from servers import GUNICORN_COMMAND, ROOT, free_port
+    environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path / "cache"),
+                       LANDSCAPE_BIND=f"127.0.0.1:{free_port()}", LANDSCAPE_WEB_WORKERS="2")
+    environment.pop("REDIS_URL", None)
+    environment.update(env)
+    try:
+        out = subprocess.run([sys.executable, "-m", *GUNICORN_COMMAND], cwd=ROOT,
+                             env=environment, capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired as exc:         # still respawning workers
+        pytest.fail(f"gunicorn kept running with {env}: {(exc.stderr or b'')[-500:]!r}")
+    lines = [line for line in out.stderr.splitlines() if "configuration error" in line]
+    return out.returncode, lines, out.stderr
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("env", [
+    {"LANDSCAPE_MAX_JOBS": "abc"}, {"LANDSCAPE_JOB_SECONDS": "-1"},
+    {"LANDSCAPE_URL_PREFIX": "nope"}, {"LANDSCAPE_CACHE_DIR": "/etc/passwd"},
+    {"REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "k" * 64},
+])
+def test_a_bad_setting_stops_gunicorn_with_one_line(tmp_path, env):
+    """Row 8: each worker printed a line and exited; the master respawned it for ever."""
+    code, lines, stderr = _gunicorn_refuses(tmp_path, **env)
+    assert code == 78 and len(lines) == 1, stderr[-1000:]
+    assert "Traceback" not in stderr and "Booting worker" not in stderr
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("env", [
+    {"LANDSCAPE_MAX_JOBS": "abc"},
+    {"REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "k" * 64},     # an open Redis
+    {"REDIS_URL": "redis://:pw@127.0.0.1:1/0"},                        # no shared key
+])
+def test_a_bad_setting_stops_a_celery_worker_with_one_line(tmp_path, env):
+    import subprocess
+    import sys
+
+    from servers import ROOT, WORKER_COMMAND
+    environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path), **env)
+    environment.pop("SECRET_KEY", None) if "SECRET_KEY" not in env else None
+    try:
+        out = subprocess.run([sys.executable, "-m", *WORKER_COMMAND], cwd=ROOT,
+                             env=environment, capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker kept running with {env}")
+    assert out.returncode == 78
+    assert out.stderr.strip().startswith("landscape: configuration error")
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr[-1000:]

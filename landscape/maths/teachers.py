@@ -215,7 +215,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
-def _json_depth(text):
+def json_depth(text):
     """Deepest nesting of arrays and objects in JSON text (strings skipped)."""
     depth = deepest = 0
     for match in _BRACKET.finditer(_STRING.sub('""', text)):
@@ -260,7 +260,7 @@ def read_json_file(path, source, error, max_bytes=MAX_FILE_BYTES, max_depth=MAX_
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise error(f"{source}: not valid JSON (not UTF-8 text)") from None
-    if _json_depth(text) > max_depth:
+    if json_depth(text) > max_depth:
         raise error(f"{source}: JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(text, parse_int=_finite, parse_float=_finite,
