@@ -8,6 +8,7 @@ one more is refused with a message instead of queueing without bound.
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from dash import CeleryManager, DiskcacheManager
@@ -112,7 +113,44 @@ def close_inherited_sockets():
     os.close(null)
 
 
-class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
+# Held by every operation on the job store and across the fork of a job process. A fork
+# copies SQLite's internal mutexes as they are: if another thread of the web process is
+# inside SQLite at that moment, the child finds them locked for ever and hangs on its
+# first diskcache call (seen: 12 of 40 jobs forked under load). With this lock no
+# thread is inside SQLite when a job process is forked.
+_STORE_LOCK = threading.RLock()
+_STORE_METHODS = ("get", "set", "add", "delete", "touch", "pop", "incr", "__getitem__",
+                  "__setitem__", "__delitem__", "__contains__", "clear", "cull", "expire")
+
+
+def _under_store_lock(method):
+    def locked(self, *args, **kwargs):
+        with _STORE_LOCK:
+            return method(self, *args, **kwargs)
+
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
+    return locked
+
+
+def fork_safe_store(directory):
+    """A diskcache.Cache for the background jobs whose operations exclude the fork of
+    a job process (see ``_STORE_LOCK``)."""
+    import diskcache
+
+    methods = {name: _under_store_lock(getattr(diskcache.Cache, name))
+               for name in _STORE_METHODS}
+    return type("ForkSafeCache", (diskcache.Cache,), methods)(directory)
+
+
+class _ForkOutsideStore:
+    """Start job processes while no thread of this process is inside the job store."""
+
+    def call_job_fn(self, key, job_fn, args, context):
+        with _STORE_LOCK:
+            return super().call_job_fn(key, job_fn, args, context)
+
+
+class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
     def __init__(self, cache, max_jobs, max_age):
         super().__init__(cache)
         self.max_jobs, self.max_age = max_jobs, max_age
@@ -169,9 +207,7 @@ def background_manager(settings):
 
         return BoundedCeleryManager(celery_app(settings.redis_url, settings.visibility_seconds),
                                     settings.max_jobs, max_age)
-    import diskcache
-
-    store = diskcache.Cache(os.path.join(settings.cache_dir, "jobs"))
+    store = fork_safe_store(os.path.join(settings.cache_dir, "jobs"))
     return BoundedDiskcacheManager(store, settings.max_jobs, max_age)
 
 
