@@ -490,3 +490,20 @@ def test_job_processes_forked_under_load_never_hang(tmp_path):
             pass
     assert hung == 0
     assert all(store.get(f"result{i}") == 1 for i in range(len(pids)))
+
+
+def test_a_pickle_planted_in_the_job_store_is_never_run(tmp_path):
+    """Row 2 for the embedded server's job store (LANDSCAPE_CACHE_DIR/jobs, Diskcache):
+    its values are JSON; a pickle written there by someone else reads as missing."""
+    import diskcache
+
+    from landscape.ui import backends
+
+    manager = backends.background_manager(Settings(cache_dir=str(tmp_path)))
+    manager.handle.set("result", {"figure": {"data": [], "layout": {"title": "x"}}})
+    assert manager.handle.get("result") == {"figure": {"data": [], "layout": {"title": "x"}}}
+    marker = tmp_path / "code-ran"
+    with diskcache.Cache(str(tmp_path / "jobs")) as planter:     # a pickling writer
+        planter.set("result", _RunsCode(marker))
+    assert manager.handle.get("result") is None
+    assert not marker.exists()

@@ -7,15 +7,19 @@ one more is refused with a message instead of queueing without bound.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
 import threading
 import time
 
+import diskcache
 from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
 from ..running import store
 
+log = logging.getLogger(__name__)
 JOBS_KEY = "landscape:jobs"
 REDIS_CACHE_SECONDS = 30 * 24 * 3600
 
@@ -132,14 +136,49 @@ def _under_store_lock(method):
     return locked
 
 
-def fork_safe_store(directory):
-    """A diskcache.Cache for the background jobs whose operations exclude the fork of
-    a job process (see ``_STORE_LOCK``)."""
-    import diskcache
+class DataDisk(diskcache.Disk):
+    """Job-store values as JSON (strings and numbers as they are): nothing is pickled,
+    and a pickle found in the store is never loaded (it reads as missing)."""
 
+    MARK = b"landscape-json:"
+
+    def put(self, key):
+        if type(key) is not str:
+            raise TypeError(f"job-store keys are strings, got {type(key).__name__}")
+        return super().put(key)
+
+    def get(self, key, raw):
+        if not raw:
+            raise ValueError("a pickled key in the job store is not loaded")
+        return super().get(key, raw)
+
+    def store(self, value, read, key=diskcache.core.UNKNOWN):
+        if read or type(value) in (str, int, float):
+            return super().store(value, read, key)
+        from plotly.utils import PlotlyJSONEncoder
+
+        data = self.MARK + json.dumps(value, cls=PlotlyJSONEncoder).encode()
+        return super().store(data, False, key)
+
+    def fetch(self, mode, filename, value, read):
+        if mode == diskcache.core.MODE_PICKLE:
+            log.warning("a pickle in the job store was not loaded")
+            return None
+        data = super().fetch(mode, filename, value, read)
+        if isinstance(data, bytes):
+            if not data.startswith(self.MARK):
+                log.warning("unknown bytes in the job store were not loaded")
+                return None
+            return json.loads(data[len(self.MARK):])
+        return data
+
+
+def fork_safe_store(directory):
+    """A diskcache.Cache for the background jobs whose values are JSON (``DataDisk``)
+    and whose operations exclude the fork of a job process (see ``_STORE_LOCK``)."""
     methods = {name: _under_store_lock(getattr(diskcache.Cache, name))
                for name in _STORE_METHODS}
-    return type("ForkSafeCache", (diskcache.Cache,), methods)(directory)
+    return type("ForkSafeCache", (diskcache.Cache,), methods)(directory, disk=DataDisk)
 
 
 class _ForkOutsideStore:
@@ -170,7 +209,8 @@ class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
         return diskcache.Lock(self.handle, JOBS_KEY + ":lock", expire=30)
 
     def _load_jobs(self):
-        return self.handle.get(JOBS_KEY, [])
+        jobs = self.handle.get(JOBS_KEY, [])
+        return [job for job in jobs if isinstance(job, str)] if isinstance(jobs, list) else []
 
     def _save_jobs(self, jobs):
         self.handle.set(JOBS_KEY, list(jobs))
