@@ -60,7 +60,8 @@ def catalog_key(result):
 def test_search_split_over_two_workers_equals_the_local_result(stack):
     config = make_catalog_config(6, 6, dim=6, starts=400, seed=2)
     seen = set()
-    remote = find_fixed_points(config, executor=executors.celery(timeout=300, seen_workers=seen))
+    remote = find_fixed_points(config, executor=executors.celery(
+        url=stack["redis"].url, timeout=300, seen_workers=seen))
     local = find_fixed_points(config, executor=executors.serial)
     assert len(seen) == 2, seen
     assert catalog_key(remote) == catalog_key(local)
@@ -135,7 +136,8 @@ def pool_processes(stack):
 
 def test_a_pool_process_killed_mid_task_is_redelivered(stack):
     config = make_catalog_config(8, 8, dim=8, starts=400, seed=4)
-    search = executors.celery(timeout=300)(config, chunks(config.starts), DescentOptions())
+    search = executors.celery(url=stack["redis"].url, timeout=300)(
+        config, chunks(config.starts), DescentOptions())
     first = next(search)           # chunks are running on both workers now
     victims = pool_processes(stack)
     assert len(victims) == 2
