@@ -146,6 +146,7 @@ def _render(result, args, indent=None):
 
 def run_fixed_points(args):
     from .methods.catalog import find_fixed_points
+    from .running.service import check_catalog
     from .settings import executor_from_env
 
     config = make_catalog_config(
@@ -153,6 +154,7 @@ def run_fixed_points(args):
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
     catalog = find_fixed_points(config, progress=_progress(),
                                 executor=executor_from_env(args.executor))
+    check_catalog(catalog.to_json())      # no fixed point or NaN: exit 3 with the reason
     return _render(catalog, args, indent=1)
 
 

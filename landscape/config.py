@@ -156,11 +156,11 @@ class CatalogConfig(_StartDrawing):
             "students", "teachers", "teacher", "dim", "starts", "seed", "init_dim")})
 
 
-def _problem(students, teachers, teacher, dim, max_students, max_teachers):
+def _problem(students, teachers, teacher, dim, max_students, max_teachers, allow_files=True):
     """(K, M, teacher setup, d), validated; what every config is made of."""
     K = parse_int("students", students, 1, max_students)
     M = parse_int("teachers", teachers, 1, max_teachers)
-    setup = parse_teacher(teacher, M, error=ConfigError)
+    setup = parse_teacher(teacher, M, error=ConfigError, allow_files=allow_files)
     d = parse_dim(dim, 1)
     if d < setup.rank:
         raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
@@ -170,15 +170,18 @@ def _problem(students, teachers, teacher, dim, max_students, max_teachers):
 def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
                         starts=200, seed=0, init_dim=1000,
                         max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS,
-                        max_starts=MAX_STARTS):
+                        max_starts=MAX_STARTS, allow_files=True):
     """Validate raw values (strings or numbers) into a ``CatalogConfig``.
+
+    ``allow_files=False`` refuses teacher files (see ``parse_teacher``).
 
     Raises
     ------
     ConfigError
         With a one-line message naming the offending value.
     """
-    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers,
+                              allow_files)
     S = parse_int("starts", starts, 1, max_starts)
     seed = parse_int("seed", seed, 0, MAX_SEED)
     init_dim = parse_int("init-dim", init_dim, 1, MAX_INIT_DIM)
@@ -320,12 +323,13 @@ def _overlaps(Q, M, K, P, source):
 
 def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal", dim="inf",
                      seed=0, init_dim=1000, init=None, simulate=None, runs=1, start=0,
-                     max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
+                     max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS, allow_files=True):
     """Validate raw values into a ``FlowConfig``.
 
     ``init`` is None (start at catalog start ``start``), a path to a JSON file
     ``{"Q": [[...]], "M": [[...]]}``, or such a dict or a (Q, M) pair."""
-    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers,
+                              allow_files)
     lr = parse_float("lr", lr, 0.0, MAX_LR)
     T = parse_float("time", time, 0.0, MAX_TIME, low_open=True)
     points = parse_int("points", points, 1, MAX_POINTS)

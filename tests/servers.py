@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # The container's command (Dockerfile CMD) and the compose file's worker command.
 GUNICORN_COMMAND = ["gunicorn", "--config", "gunicorn.conf.py", "app:server"]
 WORKER_COMMAND = ["celery", "--app", "landscape.worker", "worker", "--loglevel", "INFO"]
+# A deployment with Redis needs a password on it and a shared secret key.
+REDIS_PASSWORD = "test-redis-password"
+SECRET_KEY = "test-secret-" + "k" * 52
 
 
 def free_port():
@@ -40,6 +43,8 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
                        LANDSCAPE_BIND=f"127.0.0.1:{port}", LANDSCAPE_WEB_WORKERS=str(workers),
                        LANDSCAPE_WEB_THREADS=str(threads), LANDSCAPE_WEB_TIMEOUT=str(timeout))
     environment.pop("REDIS_URL", None)
+    if "REDIS_URL" in env:
+        environment["SECRET_KEY"] = SECRET_KEY
     environment.update(env)
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     log = Path(cache_dir) / f"gunicorn-{port}.log"
@@ -60,19 +65,24 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
     _fail(proc, "gunicorn", log)
 
 
-def start_redis(workdir, port=None):
+def start_redis(workdir, port=None, password=REDIS_PASSWORD):
+    """redis-server as the compose file runs it: with a password (``password=None``: open)."""
     server = shutil.which("redis-server")
     assert server, "redis-server is needed (bash .ci/run installs it)"
     port = port or free_port()
+    auth = ["--requirepass", password] if password else []
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
+                             "--appendonly", "no", "--dir", str(workdir), *auth],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    login = f"AUTH {password}\r\n".encode() if password else b""
     for _ in range(100):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    proc.url, proc.port = f"redis://127.0.0.1:{port}/0", port
+                s.sendall(login + b"PING\r\n")
+                time.sleep(0.05)
+                if b"+PONG" in s.recv(64):
+                    user = f":{password}@" if password else ""
+                    proc.url, proc.port = f"redis://{user}127.0.0.1:{port}/0", port
                     return proc
         except OSError:
             time.sleep(0.1)
@@ -83,7 +93,8 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
     """Celery workers on Redis ``url``, one per name; returns once all answer a ping."""
     from celery import Celery
 
-    environment = dict(os.environ, REDIS_URL=url, LANDSCAPE_CACHE_DIR=str(workdir), **env)
+    environment = dict(os.environ, REDIS_URL=url, LANDSCAPE_CACHE_DIR=str(workdir),
+                       SECRET_KEY=SECRET_KEY, **env)
     procs = []
     for name in names:
         log = Path(workdir) / f"worker-{name}.log"

@@ -39,8 +39,12 @@ def test_compose_has_web_worker_and_redis_on_one_redis_url():
     assert services["worker"]["command"] == WORKER_COMMAND
     assert services["web"].get("command") is None          # the image's CMD
     for name in ("web", "worker"):
-        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+        assert services[name]["environment"]["REDIS_URL"] == \
+            "redis://:${REDIS_PASSWORD}@redis:6379/0"
         assert "SECRET_KEY" in services[name]["environment"]
+    # Redis asks for the same password
+    assert "--requirepass" in services["redis"]["command"]
+    assert "REDIS_PASSWORD" in services["redis"]["command"][-1]
 
 
 def test_every_environment_variable_is_documented():

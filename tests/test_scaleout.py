@@ -62,8 +62,8 @@ def catalog_key(result):
 def test_search_split_over_two_workers_equals_the_local_result(stack):
     config = make_catalog_config(6, 6, dim=6, starts=400, seed=2)
     seen = set()
-    remote = find_fixed_points(config, executor=executors.celery(stack["redis"].url, timeout=300,
-                                                                seen_workers=seen))
+    remote = find_fixed_points(config, executor=executors.celery(
+        url=stack["redis"].url, timeout=300, seen_workers=seen))
     local = find_fixed_points(config, executor=executors.serial)
     assert len(seen) == 2, seen
     assert catalog_key(remote) == catalog_key(local)
@@ -110,7 +110,7 @@ def test_the_dashboard_job_runs_on_a_celery_worker(stack, browser):
     assert "background_callback_" in log and "succeeded" in log
     # and the result landed in the Redis cache the web workers read
     import redis
-    keys = redis.Redis.from_url(stack["redis"].url).keys("flask_cache_landscape:*:catalog:*")
+    keys = redis.Redis.from_url(stack["redis"].url).keys("landscape:*:catalog:*")
     assert keys
 
 
@@ -138,7 +138,8 @@ def pool_processes(stack):
 
 def test_a_pool_process_killed_mid_task_is_redelivered(stack):
     config = make_catalog_config(8, 8, dim=8, starts=400, seed=4)
-    search = executors.celery(stack["redis"].url, timeout=300)(config, chunks(config.starts), DescentOptions())
+    search = executors.celery(url=stack["redis"].url, timeout=300)(
+        config, chunks(config.starts), DescentOptions())
     first = next(search)           # chunks are running on both workers now
     victims = pool_processes(stack)
     assert len(victims) == 2
@@ -169,7 +170,7 @@ def test_a_corrupt_redis_entry_is_recomputed(stack):
     body, _ = view_requests(url, "?students=4&teachers=4&dim=4&seed=77")
     post_callback(url, body)
     client = redis.Redis.from_url(stack["redis"].url)
-    keys = client.keys("flask_cache_landscape:*:families:*")
+    keys = client.keys("landscape:*:families:*")
     assert keys
     for key in keys:
         client.set(key, b"!\x80garbage")                  # not a pickle
@@ -203,9 +204,10 @@ def test_redis_going_away_and_coming_back(stack, browser):
 
 
 def test_the_app_starts_without_redis_and_recovers_when_it_comes(tmp_path):
-    from servers import free_port
+    from servers import REDIS_PASSWORD, free_port
     port = free_port()
-    web = start_gunicorn(tmp_path / "web", REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    web = start_gunicorn(tmp_path / "web",
+                         REDIS_URL=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0")
     redis = None
     try:
         health = json.loads(urllib.request.urlopen(web.url + "/health", timeout=10).read())

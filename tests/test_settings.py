@@ -41,11 +41,12 @@ def test_redelivery_waits_longer_than_a_job_may_run():
 
 
 def test_values_are_read():
-    s = from_env({"REDIS_URL": "redis://r:6379/1", "LANDSCAPE_URL_PREFIX": "/lab/landscape/",
+    s = from_env({"REDIS_URL": "redis://:pw@r:6379/1", "SECRET_KEY": "s" * 64,
+                  "LANDSCAPE_URL_PREFIX": "/lab/landscape/",
                   "LANDSCAPE_BASIC_AUTH": "lab:pa:ss", "LANDSCAPE_TOKEN": "x" * 20,
                   "LANDSCAPE_MAX_JOBS": "2", "LANDSCAPE_JOB_SECONDS": "30"})
     assert s.basic_auth == ("lab", "pa:ss") and s.url_prefix == "/lab/landscape/"
-    assert (s.max_jobs, s.job_seconds, s.redis_url) == (2, 30.0, "redis://r:6379/1")
+    assert (s.max_jobs, s.job_seconds, s.redis_url) == (2, 30.0, "redis://:pw@r:6379/1")
 
 
 def _key(directory, queue):

@@ -51,7 +51,10 @@ def processes(workers=None):
     workers = workers or os.cpu_count() or 1
 
     def run(config, parts, options):
-        if workers < 2 or len(parts) < 2:
+        # Decided per run, not when the executor is made: the dashboard makes it in a
+        # Celery worker's main process and runs it in a (daemonic) pool process, which
+        # may not start children.
+        if workers < 2 or len(parts) < 2 or multiprocessing.current_process().daemon:
             yield from serial(config, parts, options)
             return
         pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),

@@ -35,15 +35,35 @@ def _matches(given, expected):
         and item.get("property") == spec["property"] for item, spec in zip(given, expected)))
 
 
+# Dash's own requests nest a few levels (figure state, store data); 1000 levels make the
+# JSON parser recurse until it fails.
+MAX_BODY_DEPTH = 64
+
+
 def check_callback_request(callback_map):
-    """400 unless the body is a well-formed request for a callback that exists."""
-    body = request.get_json(silent=True)
+    """400 unless the body is a well-formed request for a server-side callback that
+    exists (a clientside callback has no server function to run)."""
+    from ..maths.teachers import json_depth
+
+    raw = request.get_data(cache=True)            # bounded by MAX_CONTENT_LENGTH
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "expected UTF-8 JSON")
+    if json_depth(text) > MAX_BODY_DEPTH:
+        abort(400, f"JSON nested deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        abort(400, "JSON nested too deeply")
     if not isinstance(body, dict):
         abort(400, "expected a JSON object")
     output = body.get("output")
     if not isinstance(output, str) or output not in callback_map:
         abort(400, "unknown callback output")
     spec = callback_map[output]
+    if spec.get("callback") is None:
+        abort(400, "a clientside callback runs in the browser")
     if not _matches(body.get("inputs"), spec["inputs"]):
         abort(400, "malformed inputs")
     if not _matches(body.get("state", []), spec["state"]):

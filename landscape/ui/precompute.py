@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask
-from flask_caching import Cache
-
 from ..running import service
 from ..errors import ConfigError, FamilyError
 from ..methods.families import teacher_pattern
-from ..settings import from_env
+from ..settings import from_env, secret_key
 from . import backends, lectures, state
 
 
 def result_cache(settings):
-    """The dashboard's result cache, outside the dashboard."""
-    return Cache(Flask("landscape-precompute"), config=backends.cache_config(settings))
+    """The dashboard's result cache, outside the dashboard (same store, same key)."""
+    return backends.result_store(settings, secret_key(settings))
 
 
 def views(presets=(), queries=(), lecture_names=()):

@@ -78,15 +78,13 @@ def to_query(values):
 
 def catalog_config(values):
     """Validated CatalogConfig from control values (raises ConfigError)."""
+    # Files are refused by the parser itself (allow_files=False), whatever the spelling.
     teacher = str(values.get("teacher", "")).strip()
-    if teacher.lower().startswith("file:"):
-        raise ConfigError("teacher files are for the command line; the dashboard takes "
-                          "orthonormal, correlated:RHO, norms:... or random:SEED")
     return make_catalog_config(
         students=values["students"], teachers=values["teachers"], teacher=teacher,
         dim=values["dim"], starts=values["starts"], seed=values["seed"],
         init_dim=values["init-dim"], max_students=UI_MAX_STUDENTS,
-        max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS)
+        max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS, allow_files=False)
 
 
 def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
@@ -95,10 +93,11 @@ def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
     if float(time) > UI_MAX_TIME:
         raise ConfigError(f"time must be at most {UI_MAX_TIME:g} here")
     return make_flow_config(
-        students=config.students, teachers=config.teachers, teacher=config.teacher.spec,
+        students=config.students, teachers=config.teachers, teacher=config.teacher,
         dim=values["dim"], lr=values["lr"], time=time, points=min(points, UI_MAX_POINTS),
         seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
-        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
+        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS,
+        allow_files=False)
 
 
 def family_widths(config):

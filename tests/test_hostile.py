@@ -1,0 +1,509 @@
+"""Regression tests of issue 16: hostile input to the caches, the teacher parser, the
+settings and the request guard. Each reproduces one row of the issue and checks that it
+ends in a result, a recomputation, a clear 4xx or exit 2, or a refusal to start."""
+import os
+import pickle
+import struct
+import threading
+
+import pytest
+
+from landscape.config import make_catalog_config
+from landscape.errors import SettingsError
+from landscape.running import service
+from landscape.settings import Settings, from_env
+from landscape.version import ENGINE_VERSION
+
+
+class _RunsCode:
+    """Unpickling this creates a directory: proof that a cache read ran code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def _dashboard_cache(settings):
+    from landscape.ui import precompute
+
+    return precompute.result_cache(settings)
+
+
+# -- item 3: results stored as data ---------------------------------------------------
+
+def test_a_pickle_written_into_the_file_cache_is_never_run(tmp_path):
+    """Row 2: a pickle payload in a cache file (in the on-disk format of a pickling file
+    cache: 4-byte expiry, then the pickle) is a miss, recomputed; no code runs."""
+    settings = Settings(cache_dir=str(tmp_path), secret_key="s" * 64)
+    cache = _dashboard_cache(settings)
+    config = make_catalog_config(3, 3, starts=4)
+    first = service.catalog_result(config, cache)
+    marker = tmp_path / "code-ran"
+    files = [p for p in (tmp_path / "results").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        path.write_bytes(struct.pack("I", 0) + pickle.dumps(_RunsCode(marker)))
+    again = service.catalog_result(config, _dashboard_cache(settings))
+    assert not marker.exists()
+    assert again["global_fraction"] == first["global_fraction"]
+
+
+def test_a_fifo_in_the_file_cache_does_not_hang_a_view(tmp_path):
+    settings = Settings(cache_dir=str(tmp_path), secret_key="s" * 64)
+    config = make_catalog_config(2, 2, starts=3)
+    service.catalog_result(config, _dashboard_cache(settings))
+    for path in [p for p in (tmp_path / "results").rglob("*") if p.is_file()]:
+        path.unlink()
+        os.mkfifo(path)
+    out = []
+    thread = threading.Thread(target=lambda: out.append(
+        service.catalog_result(config, _dashboard_cache(settings))), daemon=True)
+    thread.start()
+    thread.join(30)
+    assert out and out[0]["fixed_points"]
+
+
+class DictCache(dict):
+    def set(self, key, value):
+        self[key] = value
+
+
+def _tamper(value, old, new):
+    """Edit a stored entry as someone with write access to the store would."""
+    if isinstance(value, (bytes, bytearray)):
+        assert old.encode() in value
+        return bytes(value).replace(old.encode(), new.encode())
+    text = repr(value)
+    assert old in text
+    return eval(text.replace(old, new))      # a plain dict of JSON values
+
+
+def test_an_edited_catalog_is_recomputed_not_shown():
+    """Row 14: an edited global fraction is never shown as true."""
+    config = make_catalog_config(3, 3, starts=4)
+    cache = DictCache()
+    first = service.catalog_result(config, cache)
+    assert first["global_fraction"] == 1.0
+    (key,) = cache
+    cache[key] = _tamper(cache[key], "'global_fraction': 1.0" if isinstance(cache[key], dict)
+                         else '"global_fraction":1.0',
+                         "'global_fraction': 0.123" if isinstance(cache[key], dict)
+                         else '"global_fraction":0.123')
+    assert service.catalog_result(config, cache)["global_fraction"] == 1.0
+
+
+def test_an_entry_of_the_wrong_shape_is_a_miss():
+    """Row 14: a cached value of the right engine version but another shape."""
+    config = make_catalog_config(3, 3, starts=4)
+    cache = DictCache()
+    key = service.cache_key("catalog", config.to_dict())
+    cache[key] = {"engine_version": ENGINE_VERSION, "rows": []}
+    assert service.catalog_result(config, cache)["fixed_points"]
+
+
+def test_an_entry_signed_with_another_key_is_a_miss(tmp_path, caplog):
+    """Someone who can write to the store but lacks the secret key cannot plant a
+    result; the miss is logged once, however often the view is opened."""
+    from landscape.running.store import FileStore
+
+    class Counting(FileStore):
+        writes = 0
+
+        def set(self, key, value):
+            Counting.writes += 1
+            super().set(key, value)
+
+    config = make_catalog_config(3, 3, starts=4, seed=1601)
+    service.catalog_result(config, FileStore(str(tmp_path), secret=b"theirs" * 8))
+    planted = next(tmp_path.iterdir()).read_bytes()
+    ours = Counting(str(tmp_path), secret=b"ours" * 8)
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            next(tmp_path.iterdir()).write_bytes(planted)
+            service.catalog_result(config, ours)
+    assert Counting.writes == 3
+    assert len([r for r in caplog.records if "recomputing" in r.getMessage()]) == 1
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"REDIS_URL": "redis://r:6379/0", "SECRET_KEY": "k" * 64}, "no password"),
+    ({"REDIS_URL": "redis://user@r:6379/0", "SECRET_KEY": "k" * 64}, "no password"),
+    ({"REDIS_URL": "redis://:pw@r:6379/0"}, "SECRET_KEY"),
+])
+def test_an_open_redis_or_no_shared_key_is_refused(env, words):
+    with pytest.raises(SettingsError, match=words):
+        from_env(env)
+
+
+def test_an_open_redis_is_accepted_only_when_asked_for():
+    env = {"REDIS_URL": "redis://r:6379/0", "SECRET_KEY": "k" * 64,
+           "LANDSCAPE_ALLOW_OPEN_REDIS": "1"}
+    assert from_env(env).redis_url == "redis://r:6379/0"
+    assert from_env({"REDIS_URL": "unix:///run/redis.sock?password=pw",
+                     "SECRET_KEY": "k" * 64}).redis_url.startswith("unix://")
+
+
+@pytest.mark.server
+def test_a_pickle_written_into_redis_is_never_run(tmp_path):
+    """Row 2 with Redis: a pickle payload under a result key (in the format of a
+    pickling Redis cache, "!" + pickle) is a miss, recomputed; no code runs."""
+    import redis
+
+    from servers import start_redis, stop
+    server = start_redis(tmp_path)
+    try:
+        settings = Settings(cache_dir=str(tmp_path), redis_url=server.url,
+                            secret_key="s" * 64)
+        config = make_catalog_config(3, 3, starts=4)
+        first = service.catalog_result(config, _dashboard_cache(settings))
+        client = redis.Redis.from_url(server.url)
+        keys = client.keys("*:catalog:*")
+        assert keys
+        marker = tmp_path / "code-ran"
+        for key in keys:
+            client.set(key, b"!" + pickle.dumps(_RunsCode(marker)))
+        again = service.catalog_result(config, _dashboard_cache(settings))
+        assert not marker.exists()
+        assert again["global_fraction"] == first["global_fraction"]
+    finally:
+        stop(server)
+
+
+# -- item 5: teacher input parsed once, safely ------------------------------------------
+
+def _p_file(tmp_path, P=((1.0, 0.2), (0.2, 1.0)), name="p.json"):
+    import json
+
+    path = tmp_path / name
+    path.write_text(json.dumps({"P": [list(r) for r in P]}))
+    return path
+
+
+@pytest.mark.parametrize("spelling", ["file:{}", "file :{}", " FILE:{}", "File\t:{}",
+                                      "file : {}", "FILE:{}  "])
+def test_the_dashboard_refuses_every_file_spelling(tmp_path, spelling):
+    """Row 4: the dashboard's ban is on the parsed kind, so no spelling reads a file."""
+    from landscape.errors import ConfigError
+    from landscape.ui import state
+
+    path = _p_file(tmp_path)
+    values = state.DEFAULTS | {"students": "2", "teachers": "2",
+                               "teacher": spelling.format(path)}
+    with pytest.raises(ConfigError, match="command line"):
+        state.catalog_config(values)
+    with pytest.raises(ConfigError, match="command line"):
+        state.flow_config(values, time="1")
+
+
+def _cli(argv, seconds=30):
+    """landscape's CLI in this process: (exit status, stderr lines); None on a hang."""
+    import contextlib
+    import io
+
+    from landscape.cli import main
+
+    out = {}
+    err = io.StringIO()
+
+    def run():
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            out["code"] = main(argv)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return out.get("code"), err.getvalue().splitlines()
+
+
+def _hostile_inputs(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"P": ' + "[" * 1000 + "]" * 1000 + "}")
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"P": [[1' + "0" * 400 + ', 0], [0, 1]], '
+                    '"Q": [[1' + "0" * 400 + ', 0], [0, 1]], "M": [[0, 0], [0, 0]]}')
+    return {"fifo": fifo, "/dev/zero": "/dev/zero", "/dev/urandom": "/dev/urandom",
+            "1000 deep": deep, "400 digits": huge}
+
+
+def test_cli_refuses_hostile_teacher_files_with_exit_2(tmp_path):
+    """Row 12, --teacher file:...: exit 2 and one line, no hang, no internal error."""
+    for name, path in _hostile_inputs(tmp_path).items():
+        code, lines = _cli(["fixed-points", "--students", "2", "--teachers", "2",
+                            "--starts", "2", "--teacher", f"file:{path}"])
+        assert (code, len(lines)) == (2, 1), (name, code, lines)
+        assert "internal error" not in lines[0], name
+
+
+def test_cli_refuses_hostile_init_files_with_exit_2(tmp_path):
+    """Row 12, flow --init FILE."""
+    for name, path in _hostile_inputs(tmp_path).items():
+        code, lines = _cli(["flow", "--students", "2", "--teachers", "2", "--lr", "0",
+                            "--time", "1", "--points", "2", "--init", str(path)])
+        assert (code, len(lines)) == (2, 1), (name, code, lines)
+        assert "internal error" not in lines[0], name
+
+
+def test_a_teacher_may_be_given_as_its_matrix():
+    """Issue 14: P as an ndarray, a list of lists or {"P": rows}, validated like a file."""
+    import numpy as np
+
+    from landscape.errors import ConfigError
+    from landscape.maths.teachers import parse_teacher
+
+    P = np.array([[1.0, 0.3], [0.3, 2.0]])
+    for given in (P, P.tolist(), {"P": P.tolist()}):
+        setup = parse_teacher(given, 2, ConfigError)
+        np.testing.assert_array_equal(setup.P, P)
+        assert setup.to_json() == {"P": P.tolist()}
+    for bad, words in [(np.eye(3), "2x2"), ([[1, 2], [2, 1]], "positive definite"),
+                       ({"P": [[1, "x"], ["x", 1]]}, "numbers"), ([[float("nan")]], "finite"),
+                       ([[10**400]], "huge"), ({"P": [[1]], "code": 1}, "expected")]:
+        with pytest.raises(ConfigError, match=words):
+            parse_teacher(bad, 2 if words != "finite" and words != "huge" else 1, ConfigError)
+
+
+def test_cache_keys_of_file_teachers_hash_P_not_the_path(tmp_path):
+    """Issue 14: the same P under two paths is one result; a file edited in place is
+    another result, never the cached one of its old content."""
+    a = make_catalog_config(2, 2, teacher=f"file:{_p_file(tmp_path, name='a.json')}")
+    b = make_catalog_config(2, 2, teacher=f"file:{_p_file(tmp_path, name='b.json')}")
+    assert a.teacher.spec != b.teacher.spec                  # shown as given
+    assert service.cache_key("catalog", a.to_dict()) == service.cache_key("catalog", b.to_dict())
+    edited = _p_file(tmp_path, P=((1.0, 0.5), (0.5, 1.0)), name="a.json")
+    c = make_catalog_config(2, 2, teacher=f"file:{edited}")
+    assert service.cache_key("catalog", c.to_dict()) != service.cache_key("catalog", a.to_dict())
+    # and the canonical dict validates back to the same config (Celery tasks carry it)
+    from landscape.running.tasks import config_from_dict
+    assert config_from_dict(c.to_dict()).to_dict() == c.to_dict()
+
+
+# -- item 6: scale and conditioning --------------------------------------------------------
+
+SIX = "--students 6 --teachers 6 --dim 6 --starts 10".split()
+
+
+@pytest.mark.parametrize("teacher, words", [
+    ("norms:" + ",".join(["1e5"] * 6), "between 0.1 and 10"),        # row 7: 200 'dead'
+    ("norms:" + ",".join(["1e150"] * 6), "between 0.1 and 10"),
+    ("norms:" + ",".join(["1e-150"] * 6), "between 0.1 and 10"),
+    ("norms:0.1,10,1,1,1,1", "at most 10 times"),                       # all unconverged
+    ("correlated:0.99999", "condition number"),
+])
+def test_teachers_outside_the_checked_range_are_refused(teacher, words):
+    code, lines = _cli(["fixed-points", *SIX, "--teacher", teacher])
+    assert code == 2 and len(lines) == 1 and words in lines[0], lines
+
+
+def test_a_huge_P_from_a_file_is_refused_not_nan(tmp_path):
+    """Row 7: P = 1e308 I gave NaN losses."""
+    path = _p_file(tmp_path, P=((1e308, 0.0), (0.0, 1e308)))
+    code, lines = _cli(["fixed-points", "--students", "2", "--teachers", "2", "--starts", "2",
+                        "--teacher", f"file:{path}"])
+    assert code == 2 and len(lines) == 1 and "between 0.1 and 10" in lines[0], lines
+
+
+def test_a_search_without_fixed_points_is_not_reported_as_a_result():
+    """Row 7: "0 fixed points" with exit 0 read as a catalog; it is exit 3 and says why,
+    and the dashboard's service neither returns nor caches it."""
+    from landscape.errors import ComputationLimit
+
+    # two starts at teacher norms 0.1 that both end with a dead student
+    teacher = "norms:" + ",".join(["0.1"] * 6)
+    code, lines = _cli(["fixed-points", "--students", "6", "--teachers", "6", "--dim", "6",
+                        "--starts", "2", "--seed", "1", "--teacher", teacher])
+    assert code == 3 and len(lines) == 1 and "no start reached a fixed point" in lines[0]
+    cache = DictCache()
+    with pytest.raises(ComputationLimit, match="2 ended with a dead student"):
+        service.catalog_result(make_catalog_config(6, 6, teacher=teacher, dim=6, starts=2,
+                                                   seed=1), cache)
+    assert not cache
+
+
+def test_descent_thresholds_follow_the_problem_scale():
+    """The flow is homogeneous: W(t) for teachers c V from c W0 is c times the one for V
+    from W0, with the same time. So every endpoint and its status must scale along over
+    the checked range of teacher norms (thresholds relative to the teacher's scale)."""
+    import numpy as np
+
+    from landscape.maths.starts import draw_starts
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods.descent import descend
+
+    P = make_catalog_config(4, 4, teacher="correlated:0.2", dim=4).teacher.P
+    V = teacher_vectors(P, 4)
+    W0 = draw_starts(3, range(8), 4, 4, 4, 4)
+    unit = descend(W0, V)
+    for c in (0.1, 10.0):
+        scaled = descend(c * W0, c * V)
+        assert list(scaled.status) == list(unit.status)
+        np.testing.assert_allclose(scaled.students / c, unit.students, atol=1e-6)
+
+
+# -- items 7, 8: bad settings stop the server; hostile bodies get 4xx -------------------------
+
+def _callback_client():
+    from app import app, server
+
+    return app, server.test_client()
+
+
+def test_deeply_nested_callback_bodies_get_400():
+    """Row 11: a callback POST nested 1000 deep was a 500 (RecursionError)."""
+    import json
+
+    _, client = _callback_client()
+    deep = "[" * 1000 + "]" * 1000
+    body = ('{"output": "..config.data...message.children..", "outputs": [{"id": "config", '
+            '"property": "data"}, {"id": "message", "property": "children"}], "inputs": '
+            '[{"id": "url", "property": "search", "value": ' + deep + '}], '
+            '"changedPropIds": ["url.search"], "state": []}')
+    for data in (body, deep, json.dumps({"output": 1}).replace("1", deep)):
+        r = client.post("/_dash-update-component", data=data, content_type="application/json")
+        assert r.status_code == 400, r.status_code
+
+
+def test_a_post_to_a_clientside_callback_gets_400():
+    """Row 11: the image-format callback runs in the browser; a POST to it was a 500."""
+    app, client = _callback_client()
+    clientside = [(output, spec) for output, spec in app.callback_map.items()
+                  if spec.get("callback") is None]
+    assert clientside
+    for output, spec in clientside:
+        def ids(items):
+            return [{"id": i["id"], "property": i["property"], "value": None} for i in items]
+        outputs = [{"id": o.component_id, "property": o.component_property}
+                   for o in (spec["output"] if isinstance(spec["output"], list)
+                             else [spec["output"]])]
+        body = {"output": output, "outputs": outputs if len(outputs) > 1 else outputs[0],
+                "inputs": ids(spec["inputs"]), "state": ids(spec["state"]),
+                "changedPropIds": []}
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 400, (output, r.status_code)
+
+
+def _gunicorn_refuses(tmp_path, **env):
+    import subprocess
+    import sys
+
+    from servers import GUNICORN_COMMAND, ROOT, free_port
+    environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path / "cache"),
+                       LANDSCAPE_BIND=f"127.0.0.1:{free_port()}", LANDSCAPE_WEB_WORKERS="2")
+    environment.pop("REDIS_URL", None)
+    environment.update(env)
+    try:
+        out = subprocess.run([sys.executable, "-m", *GUNICORN_COMMAND], cwd=ROOT,
+                             env=environment, capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired as exc:         # still respawning workers
+        pytest.fail(f"gunicorn kept running with {env}: {(exc.stderr or b'')[-500:]!r}")
+    lines = [line for line in out.stderr.splitlines() if "configuration error" in line]
+    return out.returncode, lines, out.stderr
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("env", [
+    {"LANDSCAPE_MAX_JOBS": "abc"}, {"LANDSCAPE_JOB_SECONDS": "-1"},
+    {"LANDSCAPE_URL_PREFIX": "nope"}, {"LANDSCAPE_CACHE_DIR": "/etc/passwd"},
+    {"REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "k" * 64},
+])
+def test_a_bad_setting_stops_gunicorn_with_one_line(tmp_path, env):
+    """Row 8: each worker printed a line and exited; the master respawned it for ever."""
+    code, lines, stderr = _gunicorn_refuses(tmp_path, **env)
+    assert code == 78 and len(lines) == 1, stderr[-1000:]
+    assert "Traceback" not in stderr and "Booting worker" not in stderr
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("env", [
+    {"LANDSCAPE_MAX_JOBS": "abc"},
+    {"REDIS_URL": "redis://127.0.0.1:1/0", "SECRET_KEY": "k" * 64},     # an open Redis
+    {"REDIS_URL": "redis://:pw@127.0.0.1:1/0"},                        # no shared key
+])
+def test_a_bad_setting_stops_a_celery_worker_with_one_line(tmp_path, env):
+    import subprocess
+    import sys
+
+    from servers import ROOT, WORKER_COMMAND
+    environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(tmp_path), **env)
+    environment.pop("SECRET_KEY", None) if "SECRET_KEY" not in env else None
+    try:
+        out = subprocess.run([sys.executable, "-m", *WORKER_COMMAND], cwd=ROOT,
+                             env=environment, capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker kept running with {env}")
+    assert out.returncode == 78
+    assert out.stderr.strip().startswith("landscape: configuration error")
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr[-1000:]
+
+
+# -- item 2: the embedded server's job processes never deadlock -------------------------------
+
+def _one():
+    return 1
+
+
+@pytest.mark.slow
+def test_job_processes_forked_under_load_never_hang(tmp_path):
+    """Row 5: a job process forked while another thread of the web process is inside
+    SQLite (the job store) inherited its mutex locked and hung for ever (4 of 13 jobs
+    with 8 users; here 12 of 40 on the old code)."""
+    import time
+
+    import psutil
+
+    from landscape.ui import backends
+
+    manager = backends.background_manager(Settings(cache_dir=str(tmp_path)))
+    store = manager.handle
+    stop = []
+
+    def busy_request_threads():
+        i = 0
+        while not stop:
+            store.set(f"other{i % 50}", {"v": i})
+            store.get(f"other{(7 * i) % 50}")
+            i += 1
+
+    threads = [threading.Thread(target=busy_request_threads, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    job = manager.make_job_fn(_one, False)
+    pids = []
+    try:
+        for i in range(40):
+            pids.append(manager.call_job_fn(f"result{i}", job, [], {}))
+            time.sleep(0.01)
+    finally:
+        stop.append(True)
+    deadline = time.monotonic() + 30
+    hung = 0
+    for pid in pids:
+        try:
+            psutil.Process(pid).wait(max(0.1, deadline - time.monotonic()))
+        except psutil.TimeoutExpired:
+            hung += 1
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
+            pass
+    assert hung == 0
+    assert all(store.get(f"result{i}") == 1 for i in range(len(pids)))
+
+
+def test_a_pickle_planted_in_the_job_store_is_never_run(tmp_path):
+    """Row 2 for the embedded server's job store (LANDSCAPE_CACHE_DIR/jobs, Diskcache):
+    its values are JSON; a pickle written there by someone else reads as missing."""
+    import diskcache
+
+    from landscape.ui import backends
+
+    manager = backends.background_manager(Settings(cache_dir=str(tmp_path)))
+    manager.handle.set("result", {"figure": {"data": [], "layout": {"title": "x"}}})
+    assert manager.handle.get("result") == {"figure": {"data": [], "layout": {"title": "x"}}}
+    marker = tmp_path / "code-ran"
+    with diskcache.Cache(str(tmp_path / "jobs")) as planter:     # a pickling writer
+        planter.set("result", _RunsCode(marker))
+    assert manager.handle.get("result") is None
+    assert not marker.exists()
