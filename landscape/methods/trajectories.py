@@ -12,7 +12,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .catalog import identify, snap_parallel
-from .descent import CONVERGED, DEAD, DescentOptions, descend
+from .descent import CONVERGED, PADDED, DescentOptions, descend
 from ..maths.kernels import evaluate, flow_gradient
 from ..maths.starts import draw_starts
 from ..maths.teachers import teacher_vectors
@@ -79,7 +79,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
     ends = descend(W[:, -1], V, DescentOptions())
     labels = np.full(S, UNCONVERGED_LABEL)
     for s, (Wend, status) in enumerate(zip(ends.students, ends.status)):
-        if status == DEAD:
+        if status == PADDED:
             labels[s] = DEAD_LABEL
         elif status == CONVERGED:
             entry = identify(catalog.fixed_points, snap_parallel(Wend, V), V)[-1]
