@@ -16,7 +16,7 @@ end (status ``padded``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class DescentOptions:
     switch_gradient: float = 1e-5     # flow -> Newton below this |grad|
     gradient_tol: float = 1e-10       # |grad L| of a polished critical point
     max_newton: int = 25
+    max_handoff_newton: int = 8       # steps of the early attempt
     max_newton_move: float = 0.05     # relative; further Newton moves mean "not close yet"
     max_newton_move_minimum: float = 0.5  # ... except to a minimum of lower loss
     max_time: float = 2e4             # flow time per start
@@ -50,8 +51,9 @@ class DescentOptions:
     escape_step: float = 1e-2         # relative size of the push off a saddle
     negative_tol: float = 1e-7        # eigenvalues below -this are negative
     dead_tol: float = 1e-4            # relative norm of a dead student
-    merge_angle: float = 0.05         # students closer in angle are merged for a zero-loss try
-    zero_loss_try: float = 1e-5       # relative loss below which a stalled start tries it
+    merge_angle: float = 0.3          # students closer in angle are merged for a zero-loss try
+    shrinking_norm: float = 0.1       # relative; smaller students are dropped for that try
+    zero_loss_try: float = 1e-4       # relative loss below which a flow round's end tries it
 
 
 @dataclass
@@ -309,7 +311,9 @@ def living_newton(W, V, options, scale):
     """``newton`` on the living students of each point, the zero ones padded back.
 
     Points are grouped by their number of living students (the loss is smooth in
-    them); a point with none is its own end.
+    them); a point with none is its own end. Points with dead students are polished
+    to ``gradient_tol / sqrt(K)``: the catalog enters a zero-loss padded end as the
+    split that fills its zero slots, whose gradient repeats the split student's.
 
     Returns
     -------
@@ -328,7 +332,9 @@ def living_newton(W, V, options, scale):
             continue
         mask = alive[ids]
         part = W[ids][mask].reshape(ids.size, count, n)
-        Wp, ok, g, lam, soft = newton(part, V, options, scale)
+        tight = options if count == K else replace(
+            options, gradient_tol=options.gradient_tol / np.sqrt(K))
+        Wp, ok, g, lam, soft = newton(part, V, tight, scale)
         block = np.zeros((ids.size, K, n))
         block[mask] = Wp.reshape(-1, n)
         W_new[ids] = block
@@ -373,26 +379,34 @@ def merge_groups(W, angle):
 def zero_loss_end(W, V, options, scale):
     """A zero-loss critical point next to W, or None.
 
-    Where the loss is nearly zero and K > M, gradient flow creeps: the loss grows
-    only like the cube of the angle between students that split a teacher, so the
-    angle closes like 1/t, and Newton on the split students has nothing to hold on
-    to. Merging nearly parallel students (their sum, one student per group) gives a
-    network without that degeneracy; Newton polishes it, and splitting each merged
-    student back in the proportions of the group's norms gives a critical point
-    with the same function (a split of a critical point is critical; students
-    Newton takes to zero are dead). Kept only at loss < 1e-10: gradient flow never
-    raises the loss, so a flow that is this close to a zero-loss point (Newton moves
-    at most ``max_newton_move_minimum``) ends at a global minimum whatever way it
-    creeps there.
+    Near zero loss with K > M gradient flow creeps: the loss grows only like the
+    cube of the angle between students that split a teacher, so the angle closes
+    like 1/t, and superfluous students shrink to zero only as fast as the residual
+    lets them; Newton on such a point has nothing to hold on to. Dropping students
+    smaller than ``shrinking_norm`` and merging students closer in angle than
+    ``merge_angle`` (their sum, one student per group) gives a network without that
+    degeneracy; Newton polishes it, and splitting each merged student back in the
+    proportions of its group's norms gives a critical point with the same function
+    (a split of a critical point is critical; dropped students are dead). It is kept
+    only at loss < 1e-10 and within ``max_newton_move_minimum`` of W: gradient flow
+    never raises the loss, so from a point below every non-zero critical value
+    (``zero_loss_try``; the spurious minima of orthonormal teachers lie above 0.01)
+    it ends at a global minimum, whichever way it creeps there.
     """
-    groups = merge_groups(W, options.merge_angle)
-    if not groups:
-        return None
-    merged = np.stack([W[g].sum(axis=0) for g in groups])[None]
+    merged_from = W.copy()
+    norms = np.linalg.norm(W, axis=1)
+    small = (norms > 0) & (norms < options.shrinking_norm * scale)
+    merged_from[small] = 0.0
+    groups = merge_groups(merged_from, options.merge_angle)
+    if not small.any() and len(groups) == living(W).sum():
+        return None     # nothing merged or dropped: plain Newton is the same attempt
+    merged = np.stack([merged_from[g].sum(axis=0) for g in groups])[None]
+    # Split back, each group repeats its merged student's gradient.
+    tight = replace(options, gradient_tol=options.gradient_tol / np.sqrt(W.shape[0]))
     for _ in range(2):
-        polished, ok, _, _, _ = living_newton(merged, V, options, scale)
-        norms = np.linalg.norm(polished[0], axis=1)
-        dying = (norms > 0) & (norms < options.dead_tol * scale)
+        polished, ok, _, _, _ = living_newton(merged, V, tight, scale)
+        lengths = np.linalg.norm(polished[0], axis=1)
+        dying = (lengths > 0) & (lengths < options.dead_tol * scale)
         if not dying.any():
             break
         merged = polished.copy()
@@ -401,8 +415,8 @@ def zero_loss_end(W, V, options, scale):
         return None
     end = np.zeros_like(W)
     for group, vector in zip(groups, polished[0]):
-        norms = np.linalg.norm(W[group], axis=1)
-        end[group] = vector[None, :] * (norms / norms.sum())[:, None]
+        weights = norms[group] / norms[group].sum()
+        end[group] = vector[None, :] * weights[:, None]
     if np.linalg.norm(end - W) > options.max_newton_move_minimum * scale:
         return None
     return end
@@ -528,7 +542,17 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                 status[i] = CONVERGED if living(W[i]).all() else PADDED
         ids = ids[~near_zero]
         if ids.size:
-            W_new, ok, g, lam, soft = living_newton(W[ids], V, options, scale)
+            # The early attempt is kept only if Newton converges, which it does in a
+            # few steps inside a basin; on degenerate (K > M) Hessians it would
+            # otherwise use every step and fail anyway.
+            handoff = switch[ids] > strict
+            W_new, soft = np.zeros_like(W[ids]), np.zeros_like(W[ids])
+            ok, g, lam = np.zeros(ids.size, dtype=bool), np.zeros(ids.size), np.zeros(ids.size)
+            for mask, opts in ((handoff, replace(options, max_newton=options.max_handoff_newton)),
+                               (~handoff, options)):
+                if mask.any():
+                    W_new[mask], ok[mask], g[mask], lam[mask], soft[mask] = living_newton(
+                        W[ids[mask]], V, opts, scale)
             for j, i in enumerate(ids):
                 attempt = _Attempt(W[i], W_new[j], bool(ok[j]), float(lam[j]))
                 action = next_action(attempt, switch[i] > strict, switch[i], time[i],
