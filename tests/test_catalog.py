@@ -228,3 +228,55 @@ def test_each_start_ends_where_a_tightly_integrated_flow_ends():
     expected = ends(reference.students)
     assert np.sum(expected[:, 0] > 1e-6) >= 3       # spurious minima are among the ends
     np.testing.assert_allclose(ends(ours.students), expected, atol=1e-6)
+
+
+def test_zero_loss_ends_split_or_padded_are_one_global_entry():
+    # K = M + 1: a split of the teacher, the same split left slightly open (angle
+    # 2e-3 rad, loss ~1e-11 < 1e-10, beyond the snapping angle), and padded ends with
+    # the zero student in different slots; all one global minimum, every hit counted.
+    config = make_catalog_config(4, 3, dim="inf", starts=5, seed=0)
+    V = teacher_vectors(config.teacher.P, config.reduced_dim)
+    split = np.vstack([V, 0.0 * V[0]])
+    split[0], split[3] = 0.6 * V[0], 0.4 * V[0]
+    tilt = np.zeros(config.reduced_dim)
+    tilt[5] = 1.0
+    opened = split.copy()
+    opened[0] = 0.6 * (np.cos(1e-3) * V[0] + np.sin(1e-3) * tilt)
+    opened[3] = 0.4 * (np.cos(1e-3) * V[0] - np.sin(1e-3) * tilt * 1.5)
+    assert 0 < evaluate(opened, V, 0).loss[0] < 1e-10
+    padded = np.vstack([V, np.zeros((1, config.reduced_dim))])
+    padded_first = padded[[3, 1, 0, 2]]
+    students = np.stack([split, opened, padded, padded_first, split[[1, 0, 3, 2]]])
+    status = np.array(["converged", "converged", "padded", "padded", "converged"], dtype=object)
+    chunk = ChunkResult(np.arange(5), students, status, np.zeros(5), [])
+    catalog = assemble(config, [chunk])
+    assert [p.kind for p in catalog.fixed_points] == ["global_minimum"]
+    assert catalog.fixed_points[0].hits == 5 and catalog.global_fraction == 1.0
+    assert catalog.dead_points == [] and catalog.padded_global == 2
+    data = catalog.to_json()["nondifferentiable"]
+    assert data["count"] == 0 and data["in_global_minimum"] == 2
+
+
+def test_padded_ends_above_zero_loss_merge_and_are_classified():
+    # The K = M = 6 spurious minimum with a zero student, in two student orders.
+    config = make_catalog_config(7, 6, dim=6, starts=3, seed=0)
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    W0 = __import__("landscape.maths.starts", fromlist=["draw_starts"]).draw_starts(
+        0, [45], 6, 6, config.start_dim, n)
+    W = descend(W0, V).students[0]
+    padded = np.vstack([W, np.zeros((1, n))])
+    students = np.stack([padded, padded[[6, 2, 0, 1, 5, 4, 3]], padded])
+    chunk = ChunkResult(np.arange(3), students,
+                        np.array(["padded", "padded", "unconverged"], dtype=object),
+                        np.zeros(3), [])
+    catalog = assemble(config, [chunk])
+    assert catalog.fixed_points == [] and catalog.unconverged == 1
+    [entry] = catalog.dead_points
+    assert entry.hits == 2 and entry.dead == 1 and entry.kind == "saddle"
+    assert entry.index == 0 and entry.padding_min < -1e-3
+    assert entry.loss == pytest.approx(evaluate(W, V, 0).loss[0], abs=1e-12)
+    assert catalog.global_fraction == 0.0
+    [point] = catalog.to_json()["nondifferentiable"]["points"]
+    assert {"dead", "padding_min", "kind", "index", "loss", "hits", "fraction",
+            "split_curvature"} <= set(point)

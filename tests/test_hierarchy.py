@@ -100,3 +100,36 @@ def test_hierarchy_cli_bad_widths(widths, fragment):
                            "--widths", *widths], capture_output=True, text=True, timeout=60,
                           cwd=__import__("pathlib").Path(__file__).parents[1])
     assert proc.returncode == 2 and fragment in proc.stderr
+
+
+def test_zero_loss_ends_of_every_origin_are_one_global_entry(hierarchy8):
+    level9 = hierarchy8.levels[1].catalog
+    globals_ = [p for p in level9.fixed_points if p.kind == "global_minimum"]
+    assert len(globals_) == 1
+    assert all(p.loss >= 1e-10 for p in level9.fixed_points + level9.dead_points
+               if p is not globals_[0])
+    assert globals_[0].embedding_hits > 0 and globals_[0].hits > 0
+
+
+def test_embedded_starts_run_through_the_executor_as_json_parts():
+    from landscape.methods.catalog import GivenStarts, part_from_json, part_json, run_chunk
+    from landscape.methods.hierarchy import descend_given
+    from landscape.running import executors
+    config = make_catalog_config(3, 2, dim="inf", starts=4, seed=0)
+    rng = np.random.default_rng(3)
+    starts = rng.standard_normal((42, 3, config.reduced_dim))   # three chunks
+    serial = descend_given(config, starts, config_options(), executors.serial)
+    pooled = descend_given(config, starts, config_options(), executors.processes(2))
+    np.testing.assert_allclose(serial[0], pooled[0], atol=1e-12)
+    assert list(serial[1]) == list(pooled[1])
+    # A part survives JSON (the Celery task's only format) and gives the same chunk.
+    part = GivenStarts.of(range(2), starts[:2])
+    again = part_from_json(json.loads(json.dumps(part_json(part))))
+    a, b = run_chunk(config, part), run_chunk(config, again)
+    np.testing.assert_array_equal(a.students, b.students)
+    assert part_from_json(part_json(range(3, 6))) == [3, 4, 5]
+
+
+def config_options():
+    from landscape.methods.descent import DescentOptions
+    return DescentOptions()

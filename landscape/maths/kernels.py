@@ -172,7 +172,8 @@ def flow_gradient(students, teachers):
     Parameters
     ----------
     students : ndarray, shape (B, K, n)
-        No row may be zero.
+        Rows that are exactly zero are dead students: they add nothing to the
+        network and their gradient is returned as zero (they stay dead).
     teachers : ndarray, shape (M, n)
 
     Returns
@@ -182,7 +183,8 @@ def flow_gradient(students, teachers):
     K = students.shape[1]
     teacher_norms = np.sqrt(np.einsum("mn,mn->m", teachers, teachers))
     norms = np.sqrt(np.einsum("bkn,bkn->bk", students, students))
-    units = students / norms[..., None]
+    alive = norms > 0
+    units = students / np.where(alive, norms, 1.0)[..., None]
     cosines = np.concatenate([units @ units.transpose(0, 2, 1),
                               units @ (teachers / teacher_norms[:, None]).T], axis=2)
     idx = np.arange(K)
@@ -191,8 +193,11 @@ def flow_gradient(students, teachers):
     weights = np.pi - np.arccos(cosines)
     sines = np.sqrt(1.0 - cosines * cosines)
     radial = np.einsum("bkl,bl->bk", sines[:, :, :K], norms) - sines[:, :, K:] @ teacher_norms
-    return (radial[..., None] * units + weights[:, :, :K] @ students
-            - weights[:, :, K:] @ teachers) / TWO_PI
+    gradient = (radial[..., None] * units + weights[:, :, :K] @ students
+                - weights[:, :, K:] @ teachers) / TWO_PI
+    if not alive.all():
+        gradient *= alive[..., None]
+    return gradient
 
 
 def _orthogonal_block(radial, student_norms, angles):

@@ -382,7 +382,7 @@ class FlowResult:
             if result is not None and result.diverged_at is not None:
                 lines.append(f"{name} diverged at t = {result.diverged_at:.4g} "
                              "(learning rate too large for this width)")
-        return "\n".join(lines) + f"\n({self.seconds:.2f} s)\n"
+        return "\n".join(lines) + f"\n({round(self.seconds, 4):.2f} s)\n"
 
 
 def run_flow(config):

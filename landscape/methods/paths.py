@@ -38,7 +38,7 @@ from ..maths.spectrum import ZERO_TOL, classify, hessian_spectrum
 from ..maths.teachers import teacher_vectors
 from ..version import ENGINE_VERSION
 from .catalog import signature, snap_parallel, summary
-from .descent import CONVERGED, DEAD, descend
+from .descent import CONVERGED, PADDED, descend
 
 MAX_IMAGES = 200
 MAX_NEIGHBOURS = 8
@@ -1009,7 +1009,7 @@ class _Registry:
 
     def find(self, W, status):
         """The catalog index of where a descent ended (adding a new minimum), or -1."""
-        if status not in (CONVERGED, DEAD):
+        if status not in (CONVERGED, PADDED):
             return -1
         sig = _signature_of(W, self.V)
         for m in self.minima:
