@@ -603,7 +603,7 @@ def _count(value):
     return math.inf if value == "inf" else int(value)
 
 
-def polish(W, V, gradient_tol=1e-10, max_iter=60, flat_tol=1e-9, max_move=0.5):
+def polish(W, V, gradient_tol=1e-10, max_iter=60, flat_tol=1e-9, max_move=0.1):
     """Newton's method to the nearest critical point (any index).
 
     Steps use the eigendecomposition of the in-span Hessian, skipping eigenvalues
@@ -1136,10 +1136,15 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
     ends = [registry.find(W, s) for W, s in zip(ends_points, status)]
     losses = {m.catalog_index: m.loss for m in registry.minima}
     joins_pair = sorted(ends) == sorted([source, target])
-    if -1 in ends or depth <= 0 and not joins_pair:
+    if -1 in ends:
         return [_connection(source, target, band, saddle, string_band, ends, V, losses)]
+    if depth <= 0 and not joins_pair:
+        # Out of depth: the saddle is still a connection of the minima it falls into.
+        high, low = sorted(ends, key=lambda i: -losses[i])
+        return [_connection(high, low, band, saddle, string_band, ends, V, losses)]
     first_end = source if joins_pair else max(ends, key=lambda i: losses[i])
     order = [0, 1] if ends[0] == first_end else [1, 0]
+    original = band
     band, string_band = _band_through(saddle, ends_points[order], band, string_band, V,
                                       images, options, string)
     if joins_pair:
@@ -1147,14 +1152,21 @@ def connect_points(registry, source, A, target, B, images=24, options=BandOption
     # The saddle joins other minima: record that edge and close the gaps.
     high, low = ends[order[0]], ends[order[1]]
     found = [_connection(high, low, band, saddle, string_band, ends, V, losses)]
-    sides = dict(zip(ends, ends_points))
-    if ends[0] == ends[1]:
-        return found
-    first = min(ends, key=lambda i: np.linalg.norm(sides[i] - A))
-    last = ends[1] if first == ends[0] else ends[0]
     registry.record(found)
-    for (a, Wa), (b, Wb) in (((source, A), (first, sides[first])),
-                             ((last, sides[last]), (target, B))):
+    # Close the gaps: the source to the side nearer to it, the other side to the
+    # target (both sides may be copies of one minimum: a saddle between two copies).
+    near = int(np.argmin([np.linalg.norm(W - A) for W in ends_points]))
+    far = 1 - near
+    scale = float(np.sqrt(np.mean(np.sum(V * V, axis=1))))
+    for (a, Wa), (b, Wb) in (((source, A), (ends[near], ends_points[near])),
+                             ((ends[far], ends_points[far]), (target, B))):
+        if (a, b) == (source, target) and np.linalg.norm(Wb - B) < 1e-3 * scale:
+            # The same pair again (the saddle polished from this band's top lies off
+            # it): keep the band's own top, unconfirmed, as an upper bound.
+            top, _ = _unpolished(original.images[original.top], V, dim)
+            found.append(_connection(source, target, original, top, None, [-1, -1], V,
+                                     losses))
+            continue
         if a != b and not registry.joined(a, b):
             found += registry.record(connect_points(registry, a, Wa, b, Wb, images, options,
                                                    string, depth - 1))
