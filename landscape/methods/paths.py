@@ -31,7 +31,6 @@ from scipy.linalg import solve_banded
 from scipy.optimize import linear_sum_assignment, minimize_scalar
 
 from ..config import CatalogConfig, inf_or_int, make_catalog_config, parse_int
-from ..errors import ConfigError
 from ..maths.kernels import TWO_PI, evaluate, kernel_rows, teacher_constant
 from ..maths.kernels import _geometry  # the angles once for loss and gradient together
 from ..maths.spectrum import ZERO_TOL, classify, hessian_spectrum
@@ -1209,13 +1208,6 @@ def _string_of(band, V, images, options, string):
         return None
     return string_method(network_energy(V), band.images[0], band.images[-1], images, options,
                          initial=band.images)
-
-
-def _aligned_distance(registry, i, j):
-    if i == j:
-        return 0.0
-    A = registry.by_index(i).students
-    return align(A, registry.by_index(j).students, registry.V).distance
 
 
 def connection_pairs(minima, V, neighbours=2):
