@@ -1007,6 +1007,10 @@ def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True,
     if dips:
         return relaxed, None, None, None, dips
     band = neb(energy, A, B, images, options, initial=relaxed.images)
+    dips = band_dips(band.energy)
+    if dips and not band.converged:
+        # Climbing let the band find an intermediate basin: split there instead.
+        return band, None, None, None, dips
     if not np.all(np.isfinite(band.energy)) or band.energy.max() > 10 * relaxed.energy.max():
         # A band that ran away has no meaningful top: report it unconfirmed. (One that
         # only stalled near its top is polished below: Newton decides.)
