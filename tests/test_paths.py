@@ -111,7 +111,7 @@ def test_dense_scan_of_the_path_never_exceeds_the_saddle(swap_connection):
 
 def test_doubling_images_changes_the_barrier_by_less_than_1e_6(swap_connection):
     V, A, B, band = swap_connection[:4]
-    doubled = path_connection(A, B, V, math.inf, images=24)[1]
+    doubled = path_connection(A, B, V, math.inf, images=24, string=False)[1]
     assert abs(doubled.loss - band.barrier_energy) < 1e-6
 
 
@@ -133,13 +133,13 @@ def test_string_from_a_straight_start_agrees_with_neb(swap_connection):
 
 def test_barrier_does_not_depend_on_order_or_labels(swap_connection):
     V, A, B, band = swap_connection[:4]
-    backwards = path_connection(B, A, V, math.inf, images=12)[1]
+    backwards = path_connection(B, A, V, math.inf, images=12, string=False)[1]
     assert backwards.loss == pytest.approx(band.barrier_energy, abs=1e-9)
     # Relabel both endpoints the same way and rotate outside the teacher span.
     rng = np.random.default_rng(3)
     R = np.linalg.qr(rng.standard_normal((2, 2)))[0]
     moved = [transform(X[[1, 0]], V, np.array([1, 0]), R) for X in (A, B)]
-    relabelled = path_connection(*moved, V, math.inf, images=12)[1]
+    relabelled = path_connection(*moved, V, math.inf, images=12, string=False)[1]
     assert relabelled.loss == pytest.approx(band.barrier_energy, abs=1e-9)
 
 
@@ -168,7 +168,8 @@ def test_points_on_one_split_segment_are_joined_at_zero_barrier():
     R = np.linalg.qr(rng.standard_normal((3, 3)))[0]
     moved = transform(B[[2, 0, 1]], V, np.arange(2), R)
     aligned = align(A, moved, V).students
-    band, saddle, direction, string_band, dips = path_connection(A, aligned, V, math.inf, 12)
+    band, saddle, direction, string_band, dips = path_connection(A, aligned, V, math.inf, 12,
+                                                                 string=False)
     # Zero up to the band's force tolerance (1e-7; the loss grows like the cube of the
     # distance from the segment).
     assert not dips and band.energy.max() < 1e-9
@@ -332,6 +333,23 @@ def test_every_minimum_of_the_K8_d8_catalog_is_connected_through_confirmed_saddl
         assert hessian_spectrum(c.saddle.students, V, 8).index == 1
         assert c.barrier == pytest.approx(c.saddle.loss - losses[c.source], abs=1e-15)
         assert c.barrier > 0 and max(c.loss) <= c.saddle.loss + 1e-9
+    # The barrier out of the spurious minimum does not depend on how the global minimum
+    # is labelled: relabel its students and teachers at random, align, connect again.
+    from dataclasses import replace
+
+    rng = np.random.default_rng(7)
+
+    def barrier(minima):
+        registry = paths._Registry(minima, V, 8, len(minima))
+        found = paths.connect_pair(registry, 1, 0, string=False)
+        return min(c.saddle.loss for c in found
+                   if c.confirmed and {c.source, c.target} == {0, 1})
+
+    minima = result.minima[:2]
+    B = minima[0].students
+    moved = transform(B[rng.permutation(8)], V, rng.permutation(8), np.eye(0))
+    relabelled = [replace(minima[0], students=moved), minima[1]]
+    assert barrier(relabelled) == pytest.approx(barrier(minima), abs=1e-9)
 
 
 def test_network_energy_is_the_engine_loss_and_gradient():
@@ -364,3 +382,16 @@ def test_path_plane_passes_through_both_ends_and_the_saddle(swap_connection):
     normal = (saddle.students - W).ravel()
     assert abs(np.linalg.norm(normal) - abs(s["b"])) < 1e-12
     assert len(path_plane_figure(plane).data) == 3
+
+
+def test_natural_spline_matches_scipy():
+    from scipy.interpolate import CubicSpline
+
+    rng = np.random.default_rng(2)
+    s = np.concatenate([[0.0], np.cumsum(rng.uniform(0.1, 0.5, 11))])
+    Y = rng.standard_normal((12, 3))
+    ours = paths.NaturalSpline(s, Y)
+    theirs = CubicSpline(s, Y, axis=0, bc_type="natural")
+    t = np.linspace(0.0, s[-1], 97)
+    np.testing.assert_allclose(ours(t), theirs(t), atol=1e-13)
+    np.testing.assert_allclose(ours(t, 1), theirs(t, 1), atol=1e-12)
