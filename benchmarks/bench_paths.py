@@ -14,7 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from landscape.methods.catalog import find_fixed_points  # noqa: E402
-from landscape.methods.paths import find_connections, make_paths_config  # noqa: E402
+from landscape.config import make_paths_config  # noqa: E402
+from landscape.methods.paths import find_connections  # noqa: E402
 from landscape.running.service import paths_result  # noqa: E402
 
 

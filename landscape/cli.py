@@ -273,7 +273,7 @@ def format_paths_table(result):
 
 
 def run_paths(args):
-    from .methods.paths import make_paths_config
+    from .config import make_paths_config
     from .running.service import paths_result
 
     config = make_paths_config(

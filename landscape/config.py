@@ -420,3 +420,52 @@ def make_families_config(students, teachers, teacher="orthonormal", dim="inf", k
     k1s = (tuple(parse_int("k1", k, 0, K) for k in k1) if k1
            else tuple(range(0, min(K, DEFAULT_FAMILIES) + 1)))
     return FamiliesConfig(students=K, teacher=setup, dim=d, k1=k1s, onset=bool(onset))
+
+
+# Limits of the paths command.
+MAX_IMAGES = 200
+MAX_NEIGHBOURS = 8
+# Widths beyond this make the dense Hessians of saddle confirmation too costly.
+MAX_PATH_STUDENTS = 24
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """What defines the connections of a catalog.
+
+    Attributes
+    ----------
+    catalog : CatalogConfig
+    images : int
+        Images of the band (endpoints included).
+    neighbours : int
+        Each spurious minimum is connected to the global minimum and to this many
+        nearest other minima (aligned distance).
+    """
+
+    catalog: CatalogConfig
+    images: int = 24
+    neighbours: int = 2
+
+    def to_dict(self):
+        return self.catalog.to_dict() | {"images": self.images, "neighbours": self.neighbours}
+
+    @classmethod
+    def from_dict(cls, data):
+        return make_paths_config(**{key: data[key] for key in (
+            "students", "teachers", "teacher", "dim", "starts", "seed", "init_dim", "images",
+            "neighbours")})
+
+
+def make_paths_config(students, teachers, teacher="orthonormal", dim="inf", starts=200,
+                      seed=0, init_dim=1000, images=24, neighbours=2,
+                      max_students=MAX_PATH_STUDENTS, max_teachers=MAX_TEACHERS,
+                      max_starts=MAX_STARTS, allow_files=True):
+    """Validate raw values into a ``PathsConfig`` (ConfigError with one line otherwise)."""
+    catalog = make_catalog_config(students, teachers, teacher=teacher, dim=dim,
+                                  starts=starts, seed=seed, init_dim=init_dim,
+                                  max_students=min(max_students, MAX_PATH_STUDENTS),
+                                  max_teachers=max_teachers, max_starts=max_starts,
+                                  allow_files=allow_files)
+    return PathsConfig(catalog=catalog, images=parse_int("images", images, 5, MAX_IMAGES),
+                       neighbours=parse_int("neighbours", neighbours, 0, MAX_NEIGHBOURS))

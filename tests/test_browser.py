@@ -172,3 +172,19 @@ def test_every_worker_can_serve_the_bundles_right_after_start():
                          text=True, timeout=120, env=dict(os.environ, LANDSCAPE_CACHE_DIR=
                                                           str(ROOT / "cache")))
     assert out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_connections_tab_draws_the_tree_and_a_path(server, browser):
+    browser.get(server + "/?students=6&teachers=6&dim=6&starts=50&tab=connections")
+    wait_for(browser, lambda d: "fixed point" in summary(d))
+    wait_for(browser, lambda d: "press the button" in d.find_element(
+        By.ID, "connections-status").text)
+    browser.find_element(By.ID, "connections-button").click()
+    wait_for(browser, lambda d: "minima" in d.find_element(By.ID, "connections-status").text,
+             timeout=120)
+    traces = ("const g = document.querySelector('#%s .js-plotly-plot');"
+              "return g && g.data ? g.data.length : 0;")
+    wait_for(browser, lambda d: d.execute_script(traces % "connections-tree") > 0)
+    wait_for(browser, lambda d: d.execute_script(traces % "connections-profile") > 0)
+    assert "connection=0" in browser.current_url
+    assert not errors(browser)

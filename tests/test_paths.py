@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from landscape.config import make_paths_config
 from landscape.maths.kernels import evaluate
 from landscape.maths.teachers import teacher_vectors
 from landscape.methods import paths
@@ -315,7 +316,7 @@ def test_paths_command_json_keys(capsys, tmp_path):
 @pytest.mark.slow
 def test_every_minimum_of_the_K8_d8_catalog_is_connected_through_confirmed_saddles():
     # About a minute: the catalog of the lecture example and all its connections.
-    from landscape.methods.paths import Connectivity, find_connections, make_paths_config
+    from landscape.methods.paths import Connectivity, find_connections
     from landscape.maths.spectrum import hessian_spectrum
 
     config = make_paths_config(8, 8, dim=8, starts=200)
@@ -369,7 +370,7 @@ def test_path_plane_passes_through_both_ends_and_the_saddle(swap_connection):
     V, A, B, band, saddle, direction, string_band, dips = swap_connection
     connection = paths._connection(0, 0, band, saddle, string_band, [0, 0], V, {0: 0.0})
     result = {"connections": [connection.to_json()]}
-    config = paths.make_paths_config(2, 2, dim="inf")
+    config = make_paths_config(2, 2, dim="inf")
     plane = path_plane(result, 0, config, size=5, margin=0.0)
     loss = np.array(plane["loss"])
     # Grid corners a = 0 and a = |B - A| at b = 0 are not on the grid unless the grid

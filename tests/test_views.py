@@ -9,7 +9,7 @@ from dash import no_update
 from landscape.running import service
 from landscape.ui import callbacks, state
 from landscape.ui.common import ViewContext, config_from_search
-from landscape.ui.tabs import families, fixed_points, flows_2d, flows_3d, hierarchy
+from landscape.ui.tabs import connections, families, fixed_points, flows_2d, flows_3d, hierarchy
 
 SEARCH = "?students=4&teachers=4&dim=4&starts=30&point=1"
 
@@ -123,3 +123,25 @@ def test_axis_options_keep_valid_choices():
     out = flows_3d.axis_options(raw, "Q[0,1]", "nonsense", None)
     assert out[3] == "Q[0,1]" and out[4] == flows_3d.DEFAULT_AXES[1]
     assert service.cache_key("catalog", state.catalog_config(raw).to_dict())
+
+
+def test_connections_view_computes_on_the_button_and_shows_the_tree():
+    context = ViewContext(cache=DictCache())
+    search = "?students=6&teachers=6&dim=6&starts=50&tab=connections&connection=0"
+    raw, _ = config_from_search(search)
+    reports = []
+    ready, status = connections.compute_connections(context, 0, "connections", raw,
+                                                    lambda *a: reports.append(a))
+    assert ready is None and "press the button" in status and not reports
+    assert connections.compute_connections(context, 1, "families", raw, reports.append) == (
+        no_update, no_update)
+    ready, status = connections.compute_connections(context, 1, "connections", raw,
+                                                    lambda *a: reports.append(a))
+    assert ready == raw and "minima" in status and reports
+    tree, options, value = connections.show_tree(context, ready, [], None, search)
+    assert tree.data and value == 0 and len(options) >= 1
+    profile, plane = connections.show_connection(context, 0, ready)
+    assert profile.data and plane.data
+    # Opening the tab again finds the cached result without a click.
+    again, _ = connections.compute_connections(context, 0, "connections", raw, lambda *a: None)
+    assert again == raw

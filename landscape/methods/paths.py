@@ -30,54 +30,17 @@ import numpy as np
 from scipy.linalg import solve_banded
 from scipy.optimize import linear_sum_assignment, minimize_scalar
 
-from ..config import CatalogConfig, inf_or_int, make_catalog_config, parse_int
+from ..config import inf_or_int
 from ..maths.kernels import TWO_PI, evaluate, kernel_rows, teacher_constant
 from ..maths.kernels import _geometry  # the angles once for loss and gradient together
 from ..maths.spectrum import ZERO_TOL, classify, hessian_spectrum
 from ..maths.teachers import teacher_vectors
 from ..version import ENGINE_VERSION
-from .catalog import signature, snap_parallel, summary
+from .catalog import find_fixed_points, signature, snap_parallel, summary
 from .descent import CONVERGED, PADDED, descend
 
-MAX_IMAGES = 200
-MAX_NEIGHBOURS = 8
-# Widths beyond this make the dense Hessians of saddle confirmation too costly.
-MAX_PATH_STUDENTS = 24
 MINIMUM_KINDS = ("global_minimum", "local_minimum")
 SAME_TOL = 1e-6
-
-
-# ----------------------------------------------------------------------------- config
-@dataclass(frozen=True)
-class PathsConfig:
-    """What defines the connections of a catalog.
-
-    Attributes
-    ----------
-    catalog : CatalogConfig
-    images : int
-        Images of the band (endpoints included).
-    neighbours : int
-        Each spurious minimum is connected to the global minimum and to this many
-        nearest other minima (aligned distance).
-    """
-
-    catalog: CatalogConfig
-    images: int = 24
-    neighbours: int = 2
-
-    def to_dict(self):
-        return self.catalog.to_dict() | {"images": self.images, "neighbours": self.neighbours}
-
-
-def make_paths_config(students, teachers, teacher="orthonormal", dim="inf", starts=200,
-                      seed=0, init_dim=1000, images=24, neighbours=2):
-    """Validate raw values into a ``PathsConfig`` (ConfigError with one line otherwise)."""
-    catalog = make_catalog_config(students, teachers, teacher=teacher, dim=dim,
-                                  starts=starts, seed=seed, init_dim=init_dim,
-                                  max_students=MAX_PATH_STUDENTS)
-    return PathsConfig(catalog=catalog, images=parse_int("images", images, 5, MAX_IMAGES),
-                       neighbours=parse_int("neighbours", neighbours, 0, MAX_NEIGHBOURS))
 
 
 # ----------------------------------------------------------------------------- alignment
@@ -1314,7 +1277,8 @@ def connect_minima(minima, V, dim, images=24, neighbours=2, options=BandOptions(
     dim : int or math.inf
     first_new : int
         Catalog index given to the first minimum found off a saddle.
-    progress : callable(done, total) or None
+    progress : callable(done, total, stage) or None
+        After each pair of minima (stage "connections").
 
     Returns
     -------
@@ -1331,7 +1295,7 @@ def connect_minima(minima, V, dim, images=24, neighbours=2, options=BandOptions(
         connections += registry.record(connect_pair(registry, source, target, images, options,
                                                     string))
         if progress is not None:
-            progress(done + 1, len(pairs))
+            progress(done + 1, len(pairs), "connections")
     connections = _lowest_per_pair(connections)
     return registry.minima, connections, disconnectivity_tree(registry.minima, connections)
 
@@ -1363,7 +1327,6 @@ def find_connections(config, catalog=None, progress=None, executor=None):
     began = time.perf_counter()
     cconf = config.catalog
     if catalog is None:
-        from .catalog import find_fixed_points
         catalog = find_fixed_points(cconf, executor=executor)
     V = teacher_vectors(cconf.teacher.P, cconf.reduced_dim)
     count = len(catalog["fixed_points"] if isinstance(catalog, dict) else catalog.fixed_points)

@@ -22,6 +22,7 @@ from ..methods.catalog import Catalog, find_fixed_points
 from ..methods.families import families, pattern_matrix, teacher_pattern
 from ..methods.flows import run_flow
 from ..methods.hierarchy import build_hierarchy
+from ..methods.paths import find_connections
 from ..methods.trajectories import catalog_trajectories
 from ..version import ENGINE_VERSION
 from . import store
@@ -215,24 +216,18 @@ def loss_surface(catalog_json, index, config, directions="soft", other=None, siz
                                  directions, target, size, span,
                                  target_label=f"fixed point {other}")
 def paths_result(config, cache=None, progress=None, executor=None):
-    """Connections of a catalog's minima as JSON (``Connectivity.to_json``).
+    """Connections of a catalog's minima as JSON (``Connectivity.to_json``), cached.
 
     Parameters
     ----------
     config : PathsConfig
-    progress : callable(done, total) or None
-        Called after the catalog (``done = 0``) and after each pair of minima.
-
-    The catalog comes from ``catalog_result`` (and its cache entry); the
-    connections are cached under their own key.
+    progress : callable(done, total, stage) or None
+        Told the catalog's progress (read from its cache entry when there is one) and
+        then after each pair of minima.
     """
-    from ..methods.paths import find_connections
-
     def compute():
         began = time.perf_counter()
-        catalog = catalog_result(config.catalog, cache=cache, executor=executor)
-        if progress is not None:
-            progress(0, 1)
+        catalog = catalog_result(config.catalog, cache, progress, executor)
         out = find_connections(config, catalog, progress=progress).to_json()
         out["seconds"] = round(time.perf_counter() - began, 4)   # catalog included
         return out
@@ -240,52 +235,12 @@ def paths_result(config, cache=None, progress=None, executor=None):
     return _cached(cache, "paths", config.to_dict(), compute)
 
 
+def cached_paths(config, cache):
+    """The connections of ``config`` if they are cached, else None (never computes)."""
+    return _cached(cache, "paths", config.to_dict(), None)
+
+
 def path_plane(result, index, config, size=41, margin=0.25):
-    """Loss on the plane through both ends of connection ``index`` and its saddle.
-
-    Parameters
-    ----------
-    result : dict
-        ``paths_result`` JSON.
-    config : PathsConfig
-
-    Returns
-    -------
-    dict with ``a`` (size,), ``b`` (size,), ``loss`` (size, size), ``path`` ({"a", "b",
-    "loss"}: the band projected on the plane), ``saddle`` ({"a", "b", "loss"}) and
-    ``labels``. Coordinates: ``a`` along the segment from the ``from`` end to the ``to``
-    end, ``b`` orthogonal to it towards the saddle (both in reduced coordinates).
-    """
-    from ..maths.kernels import evaluate
-    from ..maths.teachers import teacher_vectors
-
-    connection = result["connections"][index]
-    images = np.array(connection["path"]["students"])
-    start, end = images[0], images[-1]
-    saddle = np.array(connection["saddle"]["students"])
-    K, n = start.shape
-    V = teacher_vectors(config.catalog.teacher.P, n)
-    d1 = (end - start).ravel()
-    length = np.linalg.norm(d1)
-    d1 /= length
-    rest = (saddle - start).ravel()
-    rest -= d1 * (d1 @ rest)
-    height = np.linalg.norm(rest)
-    if height < 1e-12 * max(length, 1.0):      # the saddle on the segment: any normal
-        rest = np.random.default_rng(0).standard_normal(d1.size)
-        rest -= d1 * (d1 @ rest)
-        height = 0.0
-    d2 = rest / np.linalg.norm(rest)
-    span_b = max(height, 0.1 * length)
-    a = np.linspace(-margin, 1 + margin, size) * length
-    b = np.linspace(-1.0 - margin, 1.0 + margin, size) * span_b
-    grid = (start.ravel()[None, None] + a[:, None, None] * d1 + b[None, :, None] * d2)
-    loss = evaluate(grid.reshape(size * size, K, n), V, 0).loss.reshape(size, size)
-    flat = images.reshape(len(images), -1) - start.ravel()
-    return {"a": a.tolist(), "b": b.tolist(), "loss": np.maximum(loss, 0).tolist(),
-            "path": {"a": (flat @ d1).tolist(), "b": (flat @ d2).tolist(),
-                     "loss": connection["path"]["loss"]},
-            "saddle": {"a": float((saddle - start).ravel() @ d1),
-                       "b": float((saddle - start).ravel() @ d2),
-                       "loss": connection["saddle"]["loss"]},
-            "labels": [f"towards minimum #{connection['to']}", "towards the saddle"]}
+    """``surfaces.path_plane`` of connection ``index`` of a ``paths_result``."""
+    return surfaces.path_plane(result["connections"][index], config.catalog.teacher.P,
+                               size, margin)

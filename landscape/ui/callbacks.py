@@ -49,10 +49,11 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
            Output("page", "className")],
         [Input("url", "search")] + control_inputs
-        + [Input("tab", "value"), Input("point", "value"), Input("preset", "value"),
+        + [Input("tab", "value"), Input("point", "value"), Input("connection", "value"),
+           Input("preset", "value"),
            Input("hierarchy-widths", "value")])
     def sync_url(search, *values):
-        *controls, tab, point, preset, widths = values
+        *controls, tab, point, connection, preset, widths = values
         if ctx.triggered_id in (None, "url"):
             current = lectures.with_step_view(state.from_query(search))
         else:
@@ -61,12 +62,14 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["tab"] = tab or "fixed-points"
             if point is not None:
                 current["point"] = str(point)
+            if connection is not None:
+                current["connection"] = str(connection)
             current["widths"] = (widths or "").strip()
             if ctx.triggered_id == "preset" and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
-                current["point"] = "0"
+                current["point"] = current["connection"] = "0"
             if ctx.triggered_id in state.CONTROL_IDS:
-                current["point"] = "0"
+                current["point"] = current["connection"] = "0"
         page = "page" if current.get("lecture", "0") == "0" else "page lecture"
         # Controls are written only when the URL or a preset sets them: echoing them back
         # otherwise would race with a user who is typing.

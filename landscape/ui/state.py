@@ -30,14 +30,16 @@ CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
 DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
-VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": ""}
+VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
+                 "connection": "0"}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 FAMILY_MAX_WIDTH = 25
 FAMILY_K1 = range(0, 5)
 MAX_HIERARCHY_WIDTHS = 5
 TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d", "Flows 3D"),
-        ("families", "Families"), ("hierarchy", "Hierarchy"), ("theory", "Theory")]
+        ("families", "Families"), ("hierarchy", "Hierarchy"), ("connections", "Connections"),
+        ("theory", "Theory")]
 
 # Each preset sets the controls and opens the tab that makes its point.
 PRESETS = {
