@@ -50,8 +50,9 @@ def style(fig, lecture=False, height=None):
         size = annotation.font.size
         if size is None or size < base:
             annotation.font.size = base
-    fig.update_xaxes(automargin=True)
-    fig.update_yaxes(automargin=True)
+    if not any(trace.type in ("scatter3d", "surface") for trace in fig.data):
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
     if lecture:
         fig.update_layout(margin=dict(l=90, r=40, t=80, b=80))
     return fig
@@ -301,20 +302,22 @@ def flow_end(flow):
     return float(t[last_far + 1]), True
 
 
-def flow_plateaus(flow, drop=1.1, min_fraction=0.1):
-    """Intervals (t0, t1) of at least ``min_fraction`` of the time span on which the loss
-    falls more slowly than by a factor ``drop`` per ``min_fraction`` of the span, before
-    the flow reaches its end point and with the loss falling by more than ``drop`` after."""
+def flow_plateaus(flow, slow=0.15, min_fraction=0.08, drop=1.1):
+    """Intervals (t0, t1) on which the log-loss falls at less than ``slow`` times its mean
+    rate up to the end point (or T), lasting at least ``min_fraction`` of that time, with
+    the loss falling by more than a factor ``drop`` after the interval."""
     t = np.asarray(flow["t"], dtype=float)
     loss = np.log(np.maximum(np.asarray(flow["loss"], dtype=float), 1e-300))
     if len(t) < 3:
         return []
-    span = t[-1] - t[0]
-    slow = np.log(drop) / (min_fraction * span)
-    rate = -np.diff(loss) / np.maximum(np.diff(t), 1e-300)
     end, at_rest = flow_end(flow)
-    stop = end if at_rest else t[-1]
-    flat = (rate < slow) & (t[1:] <= stop) & (loss[1:] > np.log(ZERO_LOSS))
+    stop = int(np.searchsorted(t, end)) if at_rest else len(t) - 1
+    duration = t[stop] - t[0]
+    if stop < 2 or duration <= 0 or loss[0] <= loss[stop]:
+        return []
+    mean_rate = (loss[0] - loss[stop]) / duration
+    rate = -np.diff(loss) / np.maximum(np.diff(t), 1e-300)
+    flat = (rate < slow * mean_rate) & (np.arange(1, len(t)) <= stop)
     out, i = [], 0
     while i < len(flat):
         if not flat[i]:
@@ -324,7 +327,7 @@ def flow_plateaus(flow, drop=1.1, min_fraction=0.1):
         while j + 1 < len(flat) and flat[j + 1]:
             j += 1
         t0, t1 = t[i], t[j + 1]
-        if t1 - t0 >= min_fraction * span and loss[j + 1] - loss[-1] > np.log(drop):
+        if t1 - t0 >= min_fraction * duration and loss[j + 1] - loss[stop] > np.log(drop):
             out.append((float(t0), float(t1)))
         i = j + 1
     return out
@@ -562,12 +565,15 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     labels = np.array(traj["label"])
     times = np.asarray(traj.get("t", range(loss.shape[1])), dtype=float)
     S, T = loss.shape
-    flat = np.concatenate([Q.reshape(S * T, -1), M.reshape(S * T, -1)], axis=1)
-    centred = flat - flat.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    pcs = (centred @ vt[:3].T).reshape(S, T, -1)
-    if pcs.shape[-1] < 3:
-        pcs = np.concatenate([pcs, np.zeros((S, T, 3 - pcs.shape[-1]))], axis=-1)
+    pcs = None
+    if any(a.startswith("PC") for a in axes):
+        flat = np.concatenate([Q.reshape(S * T, -1), M.reshape(S * T, -1)], axis=1)
+        centred = flat - flat.mean(0)
+        # principal directions from the small covariance matrix (features x features)
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        pcs = (centred @ vectors[:, ::-1][:, :3]).reshape(S, T, -1)
+        if pcs.shape[-1] < 3:
+            pcs = np.concatenate([pcs, np.zeros((S, T, 3 - pcs.shape[-1]))], axis=-1)
     points = catalog["fixed_points"]
     floor = loss_floor(loss, points)
     coords = []
@@ -776,11 +782,12 @@ def hierarchy_figure(hierarchy, lecture=False):
         if xs:
             fig.add_scatter(x=xs, y=ys, mode="markers+text", row=1, col=1,
                             text=texts, textposition="middle right", customdata=hover,
-                            name=KIND_NAMES[kind] + " (open: found by embedding)",
+                            name={"global_minimum": "global min", "saddle": "saddle",
+                                  "local_minimum": "spurious min"}[kind],
                             marker=dict(size=sizes, color=KIND_COLOURS[kind], symbol=symbols,
                                         line=dict(color="black", width=1)),
                             hovertemplate="%{customdata}<extra></extra>")
-    link_names = set()
+    link_names, labelled = set(), set()
     for link in hierarchy["links"]:
         a, b = link["from"], link["to"]
         if b.get("nondifferentiable") or a["students"] not in by_width \
@@ -791,7 +798,7 @@ def hierarchy_figure(hierarchy, lecture=False):
         ya, yb = y_of(pa["loss"]), y_of(pb["loss"])
         spurious = pa["kind"] != "global_minimum"
         label = f"#{a['index']} → #{b['index']}"
-        group = "link: spurious drains into" if spurious else "link: global stays global"
+        group = "link from a spurious min" if spurious else "link from the global min"
         fig.add_scatter(x=[a["students"], b["students"]], y=[ya, yb], mode="lines", row=1, col=1,
                         line=dict(color="#b00020" if spurious else "#999", width=2 if spurious else 1,
                                   dash="solid" if link["relation"] == "split" else "dot"),
@@ -799,7 +806,8 @@ def hierarchy_figure(hierarchy, lecture=False):
                         hovertemplate=f"{label} ({link['relation']} ×{link['count']})"
                                       "<extra></extra>")
         link_names.add(group)
-        if spurious:
+        if spurious and (a["students"], a["index"], b["index"]) not in labelled:
+            labelled.add((a["students"], a["index"], b["index"]))
             fig.add_annotation(x=(a["students"] + b["students"]) / 2,
                                y=(math.log10(ya) + math.log10(yb)) / 2, row=1, col=1,
                                text=label, showarrow=False, font=dict(color="#b00020"),
@@ -811,18 +819,20 @@ def hierarchy_figure(hierarchy, lecture=False):
     other = [max(0.0, 100 - g - s) for g, s in zip(glob, spurious)]
     for name, ys, colour in (("global minimum", glob, KIND_COLOURS["global_minimum"]),
                              ("spurious or saddle", spurious, KIND_COLOURS["local_minimum"]),
-                             ("dead student or unconverged", other, "#bbb")):
-        fig.add_bar(x=widths, y=ys, name=f"starts ending at: {name}", marker_color=colour,
+                             ("dead or unconverged", other, "#bbb")):
+        fig.add_bar(x=widths, y=ys, name=f"starts → {name}", marker_color=colour,
                     row=1, col=2,
                     text=[f"{v:.0f}%" for v in ys] if name == "global minimum" else None,
                     textposition="inside", insidetextanchor="end",
                     hovertemplate="width %{x}: %{y:.1f}%<extra>" + name + "</extra>")
-    fig.add_hline(y=floor, row=1, col=1, line=dict(color="#555", dash="dot"),
-                  annotation_text="loss 0", annotation_position="bottom left")
+    fig.add_hline(y=floor, row=1, col=1, line=dict(color="#555", dash="dot"))
     axis = log_axis(positive + [floor], pad=0.15)
     if not positive:     # only zero losses: one decade around the floor line
         axis = dict(type="log", range=[math.log10(floor) - 0.5, math.log10(floor) + 0.5],
                     tickvals=[floor], ticktext=["0"])
+    if "ticktext" in axis:
+        axis["ticktext"] = ["0" if v == floor else text
+                            for v, text in zip(axis["tickvals"], axis["ticktext"])]
     fig.update_yaxes(**axis, title_text="loss (log; 0 on the dotted floor)", row=1, col=1)
     fig.update_yaxes(title_text="share of starts (%)", range=[0, 100], row=1, col=2)
     for col in (1, 2):
@@ -830,5 +840,6 @@ def hierarchy_figure(hierarchy, lecture=False):
     if widths:
         fig.update_xaxes(range=[min(widths) - 0.5, max(widths) + 0.7], row=1, col=1)
     fig.update_layout(title="Over-parameterisation: how spurious minima drain as width grows",
-                      barmode="stack", legend=dict(orientation="h", y=-0.22))
+                      barmode="stack", legend=dict(orientation="h", y=-0.22,
+                                                   title_text="open marker: found by embedding"))
     return style(fig, lecture, height=640 if lecture else 600)
