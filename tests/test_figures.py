@@ -68,24 +68,22 @@ def gallery(catalog66, spurious, flow66, families, hierarchy22):
     point = catalog["fixed_points"][-1]
     surface = service.loss_surface(catalog66, 0, make_catalog_config(6, 6, dim=6, starts=40),
                                    size=7)
+    # name -> factory(**options); options is {} or {"lecture": True}. Factories that
+    # exist only with the lecture work come last.
     return {
-        "shares": lambda lecture: figures.basin_share_figure(catalog66, lecture=lecture),
-        "heatmap": lambda lecture: figures.heatmap_figure(point["M"], "M", "teacher", "student",
-                                                          lecture=lecture),
-        "flow heatmap": lambda lecture: figures.flow_heatmap_figure(flow66, 3, "Q",
-                                                                    lecture=lecture),
-        "spectrum": lambda lecture: figures.spectrum_figure(point, lecture=lecture),
-        "surface": lambda lecture: figures.surface_figure(surface, lecture=lecture),
-        "contour": lambda lecture: figures.surface_figure(surface, contour=True,
-                                                          lecture=lecture),
-        "flow": lambda lecture: figures.flow_figure(flow66, lecture=lecture),
-        "flows 3d": lambda lecture: figures.trajectories_figure(traj, catalog, lecture=lecture),
-        "families": lambda lecture: figures.families_figure(families, current=6,
-                                                            lecture=lecture),
-        "hierarchy": lambda lecture: figures.hierarchy_figure(hierarchy22, lecture=lecture),
-        "hierarchy intro": lambda lecture: figures.hierarchy_intro_figure(
-            [6, 7, 8], 200, "about a minute", lecture=lecture),
-        "empty": lambda lecture: figures.empty_figure("no result yet", lecture=lecture),
+        "shares": lambda **o: figures.basin_share_figure(catalog66, **o),
+        "heatmap": lambda **o: figures.heatmap_figure(point["M"], "M", "teacher", "student", **o),
+        "spectrum": lambda **o: figures.spectrum_figure(point, **o),
+        "surface": lambda **o: figures.surface_figure(surface, **o),
+        "contour": lambda **o: figures.surface_figure(surface, contour=True, **o),
+        "flow": lambda **o: figures.flow_figure(flow66, **o),
+        "flows 3d": lambda **o: figures.trajectories_figure(traj, catalog, **o),
+        "families": lambda **o: figures.families_figure(families, current=6, **o),
+        "hierarchy": lambda **o: figures.hierarchy_figure(hierarchy22, **o),
+        "empty": lambda **o: figures.empty_figure("no result yet", **o),
+        "flow heatmap": lambda **o: figures.flow_heatmap_figure(flow66, 3, "Q", **o),
+        "hierarchy intro": lambda **o: figures.hierarchy_intro_figure(
+            [6, 7, 8], 200, "about a minute", **o),
     }
 
 
@@ -129,42 +127,42 @@ def trace_colour(trace):
 # ----------------------------------------------------------------------------- every figure
 def test_lecture_mode_sets_every_text_to_at_least_20px(gallery):
     for name, make in gallery.items():
-        fig = make(True).to_plotly_json()
+        fig = make(lecture=True).to_plotly_json()
         assert fig["layout"]["font"]["size"] >= 20, name
         small = [(path, size) for path, size in font_sizes(fig) if size < 20]
         assert not small, (name, small)
         # and the option is an option: normal figures use the smaller default
-        assert make(False).layout.font.size < 20, name
+        assert make().layout.font.size < 20, name
 
 
 def test_every_axis_is_titled(gallery):
     for name, make in gallery.items():
-        fig = make(False)
         if name in ("empty", "hierarchy intro"):
             continue
+        fig = make()
         for key, axis in axes_of(fig).items():
             if axis.get("visible") is False:
                 continue
             title = (axis.get("title") or {}).get("text")
             shared = axis.get("matches") or axis.get("showticklabels") is False
             assert title or shared, (name, key)
-        for scene in (fig.layout.scene,) if fig.layout.scene.xaxis.title.text is not None \
-                or name in ("flows 3d", "surface") else ():
+        if name in ("flows 3d", "surface"):
+            scene = fig.layout.scene
             for axis in (scene.xaxis, scene.yaxis, scene.zaxis):
                 assert axis.title.text, (name, "scene")
 
 
 def test_widths_and_indices_have_integer_ticks(gallery, families):
-    fam = gallery["families"](False)
+    fam = gallery["families"]()
     widths = {r["students"] for r in families["rows"]}
     for key, axis in axes_of(fam).items():
         if key.startswith("xaxis"):
             assert ticks_are_integers(axis), key
-    heat = axes_of(gallery["heatmap"](False))
+    heat = axes_of(gallery["heatmap"]())
     assert ticks_are_integers(heat["xaxis"]) and ticks_are_integers(heat["yaxis"])
-    spectrum = axes_of(gallery["spectrum"](False))
+    spectrum = axes_of(gallery["spectrum"]())
     assert ticks_are_integers(spectrum["yaxis"])           # multiplicities
-    hier = axes_of(gallery["hierarchy"](False))
+    hier = axes_of(gallery["hierarchy"]())
     assert all(ticks_are_integers(a) for k, a in hier.items() if k.startswith("xaxis"))
     assert min(widths) == 2 and max(widths) == 7
 
