@@ -14,12 +14,6 @@ from landscape.running import service
 
 # ----------------------------------------------------------------------------- results
 @pytest.fixture(scope="module")
-def catalog66():
-    config = make_catalog_config(6, 6, dim=6, starts=40)
-    return service.catalog_result(config)
-
-
-@pytest.fixture(scope="module")
 def spurious():
     """K = M = 7, d = 7: 60 starts, one of which ends in a spurious minimum."""
     config = make_catalog_config(7, 7, dim=7, starts=60)
@@ -62,16 +56,16 @@ def hierarchy22():
 
 
 @pytest.fixture(scope="module")
-def gallery(catalog66, spurious, flow66, families, hierarchy22):
+def gallery(spurious, flow66, families, hierarchy22):
     """name -> factory(lecture) for every figure factory."""
     catalog, traj = spurious
     point = catalog["fixed_points"][-1]
-    surface = service.loss_surface(catalog66, 0, make_catalog_config(6, 6, dim=6, starts=40),
+    surface = service.loss_surface(catalog, 0, make_catalog_config(7, 7, dim=7, starts=60),
                                    size=7)
     # name -> factory(**options); options is {} or {"lecture": True}. Factories that
     # exist only with the lecture work come last.
     return {
-        "shares": lambda **o: figures.basin_share_figure(catalog66, **o),
+        "shares": lambda **o: figures.basin_share_figure(catalog, **o),
         "heatmap": lambda **o: figures.heatmap_figure(point["M"], "M", "teacher", "student", **o),
         "spectrum": lambda **o: figures.spectrum_figure(point, **o),
         "surface": lambda **o: figures.surface_figure(surface, **o),
