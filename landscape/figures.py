@@ -166,8 +166,9 @@ def basin_share_figure(catalog, log=False, lecture=False):
     yaxis = (dict(type="log", title="share of starts (%, log scale)")
              if log else dict(type="linear", range=[0, min(100, top) * 1.15],
                               title="share of starts (%)"))
-    fig.update_layout(title="Where gradient flow ends" + (f" ({_config_line(catalog.get('config'))})"
-                                                          if catalog.get("config") else ""),
+    config = _config_line(catalog.get("config"))
+    fig.update_layout(title="Where gradient flow ends" + (f"<br>{config}" if config
+                                                          else ""),
                       xaxis=dict(title="end point (# = fixed point in the table)",
                                  type="category"),
                       yaxis=yaxis, bargap=0.3, legend=dict(orientation="h", y=-0.25))
