@@ -627,9 +627,9 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     pause = dict(label="❚❚ pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left",
-                          yanchor="top", buttons=[play, pause], pad=dict(t=10, r=10))],
-        sliders=[dict(active=0, x=0.16, len=0.84, y=0, yanchor="top", pad=dict(t=10),
+        updatemenus=[dict(type="buttons", direction="left", x=1, y=1, xanchor="right",
+                          yanchor="bottom", buttons=[play, pause], pad=dict(b=4))],
+        sliders=[dict(active=0, x=0.05, len=0.9, y=0, yanchor="top", pad=dict(t=0),
                       currentvalue=dict(prefix="time t = "),
                       steps=[dict(label=f"{times[i]:.3g}", method="animate",
                                   args=[[str(i)], dict(mode="immediate", frame=dict(
@@ -640,12 +640,14 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     fig.update_layout(
         title="Gradient flow from every start, coloured by where it ends",
         scene=dict(xaxis_title=titles[0], yaxis_title=titles[1], zaxis_title=titles[2],
-                   domain=dict(x=[0, 1], y=[0.06, 1]), aspectmode="manual",
+                   domain=dict(x=[0, 1], y=[0.1, 1]), aspectmode="manual",
                    aspectratio=dict(x=1.9, y=1.3, z=0.8),
-                   camera=dict(eye=dict(x=1.1, y=-1.3, z=0.6))),
-        legend=dict(orientation="v", x=0, y=1, bgcolor="rgba(255,255,255,0.7)"))
-    style(fig, lecture, height=680 if lecture else 720)
-    fig.update_layout(margin=dict(l=0, r=0, t=60, b=20))
+                   camera=dict(eye=dict(x=1.2, y=-1.45, z=0.65))),
+        legend=dict(orientation="v", x=0, y=1, yanchor="top", bgcolor="rgba(255,255,255,0.7)"))
+    style(fig, lecture, height=640)
+    tick = dict(tickfont_size=LECTURE_FONT - 2 if lecture else 12, nticks=6)
+    fig.update_scenes(xaxis=tick, yaxis=tick, zaxis=tick)
+    fig.update_layout(margin=dict(l=0, r=0, t=100 if lecture else 80, b=70))
     return fig
 
 
