@@ -63,25 +63,27 @@ def _wrap(text, width=56):
                        for line in str(text).split("\n"))
 
 
-def log_ticks(low, high):
+def log_ticks(low, high, dense=True):
     """Tick values and labels for a log axis from ``low`` to ``high`` (> 0): 1-2-5 steps
     over a short range, decades otherwise, all labels the axis' own font size (plotly
     draws its automatic minor labels smaller)."""
     first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    span = math.log10(high / low)
+    steps = ((1, 1.5, 2, 3, 5, 7) if span <= 1 else (1, 2, 5) if span <= 3 and dense
+             else (1, 3) if span <= 3 else (1,))
     values = [m * 10.0 ** e for e in range(first, last + 1) for m in steps]
     values = [v for v in values if low * 0.999 <= v <= high * 1.001] or [10.0 ** first]
     return values, [f"{v:.3g}" if 1e-3 <= v < 1e4 else f"{v:.0e}" for v in values]
 
 
-def log_axis(values, pad=0.08):
+def log_axis(values, pad=0.08, dense=True):
     """A log axis over the positive ``values`` with readable ticks (layout dict)."""
     positive = [v for v in values if v is not None and v > ZERO_LOSS]
     if not positive:
         return dict(type="log")
     low, high = math.log10(min(positive)), math.log10(max(positive))
     margin = max(pad * (high - low), 0.05)
-    vals, text = log_ticks(10 ** (low - margin), 10 ** (high + margin))
+    vals, text = log_ticks(10 ** (low - margin), 10 ** (high + margin), dense)
     return dict(type="log", range=[low - margin, high + margin], tickvals=vals, ticktext=text)
 
 
@@ -386,9 +388,10 @@ def flow_figure(flow, max_lines=None, mode="all", lecture=False):
     matches = student_matches(flow)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                         row_heights=[0.42, 0.29, 0.29],
-                        subplot_titles=("student–teacher overlaps M_kr"
+                        subplot_titles=("student–teacher overlaps M_kr = w_k·v_r"
                                         + (" (matched teacher only)" if mode == "matched" else ""),
-                                        "student norms and overlaps Q_kl", "loss"))
+                                        "student overlaps Q_kl = w_k·w_l (diagonal: |w_k|²)",
+                                        "loss (log scale)"))
     sim = flow.get("simulation")
     # M panel: matched entries first, then the others by final size.
     matched_pairs = [(k, matches[k][1]) for k in range(K)]
@@ -472,9 +475,9 @@ def flow_figure(flow, max_lines=None, mode="all", lecture=False):
         notes.append(f"still moving at T = {t[-1]:.3g}: no end point yet")
     if flow.get("diverged_at") is not None:
         notes.append(f"diverged at t = {flow['diverged_at']:.3g}")
-    fig.update_yaxes(title_text="M_kr = w_k·v_r", row=1, col=1)
-    fig.update_yaxes(title_text="Q_kl = w_k·w_l", row=2, col=1)
-    fig.update_yaxes(**log_axis(list(loss)), row=3, col=1, title_text="loss (log)")
+    fig.update_yaxes(title_text="M_kr", row=1, col=1)
+    fig.update_yaxes(title_text="Q_kl", row=2, col=1)
+    fig.update_yaxes(**log_axis(list(loss), dense=False), row=3, col=1, title_text="loss")
     time_title = "time t" + (" (SGD steps / d)" if float(flow.get("config", {}).get("lr", 0) or 0)
                              else " (gradient flow)")
     fig.update_xaxes(title_text=time_title, row=3, col=1)
@@ -482,8 +485,9 @@ def flow_figure(flow, max_lines=None, mode="all", lecture=False):
     if notes:
         title += "<br><span style='color:#b00020'>" + " · ".join(notes) + "</span>"
     fig.update_layout(title=title,
-                      legend=dict(orientation="v", x=1.02, y=1, title_text="student ends"))
-    style(fig, lecture, height=700 if lecture else 760)
+                      legend=dict(orientation="h", x=0, y=-0.1, yanchor="top",
+                                  title_text="student ends:"))
+    style(fig, lecture, height=820 if lecture else 760)
     fig.update_layout(margin_t=(120 if lecture else 100) if notes else (80 if lecture else 60))
     return fig
 
@@ -684,6 +688,9 @@ def families_figure(families, current=None, dim=None, lecture=False):
         name = "k1 = 0 (global minimum)" if k1 == 0 else f"k1 = {k1}"
         if k1 in onsets:
             name += f" (★ minimum for K ≥ {onsets[k1]})"
+        elif k1 > 0 and not any(r["kind"] == "local_minimum" for r in mine):
+            name += " (a saddle at every K here)"
+        legend_shown = False
         for stable, dash in ((True, "solid"), (False, "dash")):
             xs, ys = [], []
             for r in mine:
@@ -696,8 +703,9 @@ def families_figure(families, current=None, dim=None, lecture=False):
             fig.add_scatter(x=xs, y=ys, mode="lines+markers", connectgaps=False, row=1, col=1,
                             line=dict(color=colour, dash=dash, width=3),
                             marker=dict(size=7 if stable else 5),
-                            name=name, legendgroup=str(k1), showlegend=stable,
+                            name=name, legendgroup=str(k1), showlegend=not legend_shown,
                             hovertemplate="K = %{x}<br>loss %{y:.5g}<extra>" + name + "</extra>")
+            legend_shown = True
         zeros = [r["students"] for r in mine if r["loss"] is not None and r["loss"] <= ZERO_LOSS]
         if zeros:
             fig.add_scatter(x=zeros, y=[k1] * len(zeros), mode="markers", row=2, col=1,
@@ -732,8 +740,8 @@ def families_figure(families, current=None, dim=None, lecture=False):
                                     else f" at d = {dim}")
     fig.update_layout(title=f"Families of critical points{where}: solid = local minimum, "
                             "dashed = saddle",
-                      legend=dict(orientation="v", x=1.02, y=1, title_text="family (k1 students "
-                                  "anti-aligned)"))
+                      legend=dict(orientation="h", x=0, y=-0.14, yanchor="top",
+                                  title_text="k1 = students anti-aligned:"))
     return style(fig, lecture, height=620 if lecture else 600)
 
 
