@@ -135,8 +135,11 @@ def basin_share_figure(catalog, log=False, lecture=False):
     starts = (catalog.get("config") or {}).get("starts")
     fig = go.Figure()
     groups = {}
+    spurious = [i for i, p in enumerate(points) if p["kind"] == "local_minimum"]
     for i, p in enumerate(points):
-        groups.setdefault(p["kind"], []).append(
+        # each spurious minimum its own colour, the same as in Flows 3D (end_classes)
+        kind = f"local_minimum {i}" if p["kind"] == "local_minimum" else p["kind"]
+        groups.setdefault(kind, []).append(
             (f"#{i}", 100 * p["fraction"],
              f"#{i}: {KIND_NAMES.get(p['kind'], p['kind'])}<br>loss {p['loss']:.6g}<br>"
              f"Hessian index {p['index']}, min eigenvalue {p['min_eigenvalue']:.4g}"))
@@ -152,7 +155,11 @@ def basin_share_figure(catalog, log=False, lecture=False):
     legend = dict(KIND_NAMES, dead="dead-student end (padded point)",
                   unconverged="unconverged")
     colours = dict(KIND_COLOURS, dead=DEAD_COLOUR, unconverged=UNCONVERGED_COLOUR)
-    order = ["global_minimum", "local_minimum", "saddle", "dead", "unconverged"]
+    for rank, i in enumerate(spurious):
+        legend[f"local_minimum {i}"] = f"spurious minimum #{i}"
+        colours[f"local_minimum {i}"] = MINIMUM_COLOURS[rank % len(MINIMUM_COLOURS)]
+    order = (["global_minimum"] + [f"local_minimum {i}" for i in spurious]
+             + ["saddle", "dead", "unconverged"])
     for kind in order + sorted(set(groups) - set(order)):
         if kind not in groups:
             continue
