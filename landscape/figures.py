@@ -27,8 +27,6 @@ TEACHER_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c56
                    "#fd8d3c", "#9e9ac8"]
 SPURIOUS_COLOUR = "#111111"
 UNMATCHED_COLOUR = "#9a9a9a"
-PALETTE = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8d99ae", "#6a4c93",
-           "#1982c4", "#8ac926", "#ff595e"]
 FAMILY_COLOURS = ["#2a9d8f", "#e76f51", "#6a4c93", "#1982c4", "#d62828", "#8ac926",
                   "#f4a261", "#b5179e", "#264653"]
 
@@ -78,7 +76,7 @@ def log_ticks(low, high, dense=True):
 
 def log_axis(values, pad=0.08, dense=True):
     """A log axis over the positive ``values`` with readable ticks (layout dict)."""
-    positive = [v for v in values if v is not None and v > ZERO_LOSS]
+    positive = [v for v in values if v is not None and ZERO_LOSS < v < math.inf]
     if not positive:
         return dict(type="log")
     low, high = math.log10(min(positive)), math.log10(max(positive))
@@ -301,7 +299,7 @@ def flow_end(flow):
     t = np.asarray(flow["t"], dtype=float)
     state = np.concatenate([np.asarray(flow["Q"], dtype=float).reshape(len(t), -1),
                             np.asarray(flow["M"], dtype=float).reshape(len(t), -1)], axis=1)
-    if len(t) < 3:
+    if len(t) < 3 or flow.get("diverged_at") is not None or not np.isfinite(state).all():
         return None, False
     if np.max(np.abs(state[-1] - state[-2])) > END_TOLERANCE / 10:
         return None, False
@@ -478,10 +476,11 @@ def flow_figure(flow, max_lines=None, mode="all", lecture=False):
         fig.add_vline(x=end, row=3, col=1, line=dict(color="#2a9d8f", width=2, dash="dash"),
                       annotation_text=f"end point reached, t ≈ {end:.3g}",
                       annotation_position="top right")
+    elif flow.get("diverged_at") is not None:
+        notes.append(f"diverged at t = {flow['diverged_at']:.3g}: the loss grows without "
+                     "bound (learning rate too large)")
     else:
         notes.append(f"still moving at T = {t[-1]:.3g}: no end point yet")
-    if flow.get("diverged_at") is not None:
-        notes.append(f"diverged at t = {flow['diverged_at']:.3g}")
     fig.update_yaxes(title_text="M_kr", row=1, col=1)
     fig.update_yaxes(title_text="Q_kl", row=2, col=1)
     fig.update_yaxes(**log_axis(list(loss), dense=False), row=3, col=1, title_text="loss")
@@ -492,8 +491,7 @@ def flow_figure(flow, max_lines=None, mode="all", lecture=False):
     if notes:
         title += "<br><span style='color:#b00020'>" + " · ".join(notes) + "</span>"
     fig.update_layout(title=title,
-                      legend=dict(orientation="h", x=0, y=-0.1, yanchor="top",
-                                  title_text="student ends:"))
+                      legend=dict(orientation="h", x=0, y=-0.1, yanchor="top"))
     style(fig, lecture, height=820 if lecture else 760)
     fig.update_layout(margin_t=(120 if lecture else 100) if notes else (80 if lecture else 60))
     return fig
@@ -745,10 +743,11 @@ def families_figure(families, current=None, dim=None, lecture=False):
         fig.add_vline(x=current, line_dash="dot", line_color="#555", row=2, col=1)
     where = "" if dim is None else (" at d = ∞" if str(dim) in ("inf", "∞") or dim == float("inf")
                                     else f" at d = {dim}")
-    fig.update_layout(title=f"Families of critical points{where}: solid = local minimum, "
-                            "dashed = saddle",
-                      legend=dict(orientation="h", x=0, y=-0.14, yanchor="top",
-                                  title_text="k1 = students anti-aligned:"))
+    if widths:
+        fig.update_xaxes(range=[widths[0] - 0.6, widths[-1] + 0.6])
+    fig.update_layout(title=f"Families of critical points{where}<br>k1 students anti-aligned; "
+                            "solid: local minimum, dashed: saddle",
+                      legend=dict(orientation="h", x=0, y=-0.14, yanchor="top"))
     return style(fig, lecture, height=620 if lecture else 600)
 
 
@@ -772,7 +771,7 @@ def hierarchy_figure(hierarchy, lecture=False):
     "#i → #j") and stacked bars of where random starts end per width."""
     levels = hierarchy["levels"]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
-                        subplot_titles=("fixed points by width (links: where they drain)",
+                        subplot_titles=("fixed points by width (open: found by embedding)",
                                         "where random starts end"))
     positive = [p["loss"] for lv in levels for p in lv["fixed_points"] if p["loss"] > ZERO_LOSS]
     floor = 10.0 ** math.floor(math.log10(min(positive) / 10)) if positive else 1e-4
@@ -858,6 +857,5 @@ def hierarchy_figure(hierarchy, lecture=False):
     if widths:
         fig.update_xaxes(range=[min(widths) - 0.5, max(widths) + 0.7], row=1, col=1)
     fig.update_layout(title="Over-parameterisation: how spurious minima drain as width grows",
-                      barmode="stack", legend=dict(orientation="h", y=-0.22,
-                                                   title_text="open marker: found by embedding"))
+                      barmode="stack", legend=dict(orientation="h", y=-0.22))
     return style(fig, lecture, height=640 if lecture else 600)
