@@ -124,8 +124,54 @@ def build_parser():
                     help="also find the smallest width from which each family stays a minimum "
                          "(walking down from its seed width)")
     _output_options(fa)
+    ga = commands.add_parser(
+        "gallery", help="screenshots of every preset x tab of the dashboard (headless Chromium)",
+        description="Serve the dashboard on 127.0.0.1 (with the deployment's cache: run "
+                    "precompute first for fast views), open each preset x tab in headless "
+                    "Chromium, wait until its figures are drawn and save a PNG per view, "
+                    "with index.html and gallery.json (time to drawn figures) in --output.")
+    # dest "folder": main() writes a command's text to args.output, not wanted here
+    ga.add_argument("--output", dest="folder", required=True, metavar="DIR",
+                    help="folder for the PNGs")
+    ga.add_argument("--preset", action="append", default=[], metavar="NAME",
+                    help="a preset by name (repeatable); default: all presets")
+    ga.add_argument("--tab", action="append", default=[], metavar="TAB",
+                    help="a tab, e.g. flows-3d (repeatable); default: all tabs")
+    ga.add_argument("--lecture", action="store_true", help="lecture mode (large type)")
+    ga.add_argument("--size", default="1280x720", metavar="WxH",
+                    help="viewport in pixels (default 1280x720)")
+    ga.add_argument("--top", action="store_true",
+                    help="screenshot the top of the page (default: scrolled to the tabs)")
+    ga.add_argument("--timeout", default="120", metavar="S",
+                    help="seconds to wait for a view's figures (default 120)")
+    ga.set_defaults(format="table")
     add_paths_parser(commands)
     return parser
+
+
+def run_gallery(args):
+    """The gallery subcommand: one line per screenshot, the folder's index.html last."""
+    import os
+    import re
+
+    from . import gallery
+    from .config import parse_float
+
+    match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", args.size.strip())
+    if not match:
+        raise ConfigError("--size must look like 1280x720")
+    timeout = parse_float("timeout", args.timeout, 1, 3600)
+    report = (lambda r: print(f"{r['preset']} / {r['label']}: "
+                              + ("not drawn in time" if r["seconds"] is None
+                                 else f"{r['seconds']:.1f} s") + f" -> {r['file']}",
+                              file=sys.stderr, flush=True))
+    records = gallery.run(args.folder, args.preset, args.tab, lecture=args.lecture,
+                          width=int(match[1]), height=int(match[2]), timeout=timeout,
+                          report=report, top=args.top)
+    late = sum(r["seconds"] is None for r in records)
+    return (f"{len(records)} screenshots in {args.folder}"
+            + (f" ({late} not drawn in time)" if late else "")
+            + f"; open {os.path.join(args.folder, 'index.html')}\n")
 
 
 def progress_line(done, total, stage):
@@ -221,7 +267,7 @@ def run_precompute(args):
 
 COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
             "hierarchy": run_hierarchy, "families": run_families,
-            "precompute": run_precompute}
+            "precompute": run_precompute, "gallery": run_gallery}
 
 
 # ----------------------------------------------------------------------------- paths

@@ -47,6 +47,22 @@ def test_results_round_trip_through_json_text():
         assert back.summary() == result.summary()
 
 
+def test_a_catalog_read_back_identifies_its_own_entries():
+    """What the trajectories of a cached catalog rely on: every entry's representative is
+    found again in the catalog read back from JSON (the global minimum included)."""
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods.catalog import identify
+
+    cat = ls.find_fixed_points(6, 6, dim=6, starts=60)
+    back = ls.Catalog.from_json(json.loads(json.dumps(cat.to_json())))
+    V = teacher_vectors(back.config.teacher.P, back.config.reduced_dim)
+    kinds = set()
+    for entry in back.fixed_points:
+        assert identify(back.fixed_points, entry.students, V)[-1] is entry
+        kinds.add(entry.kind)
+    assert {"global_minimum", "local_minimum"} <= kinds
+
+
 def test_matrix_teacher_is_its_spec():
     a = ls.find_fixed_points(4, 4, teacher="correlated:0.25", dim=4, starts=30)
     P = 0.75 * np.eye(4) + 0.25

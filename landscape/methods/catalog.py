@@ -171,7 +171,8 @@ class FixedPoint:
                    students=np.array(data["students"], dtype=float),
                    Q=np.array(data["Q"], dtype=float), M=np.array(data["M"], dtype=float),
                    embedding_hits=data.get("embedding_hits", 0),
-                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
+                   signature=entry_signature(data["loss"], np.array(data["Q"]),
+                                             np.array(data["M"])))
 
 
 @dataclass
@@ -552,12 +553,17 @@ def identify(fixed_points, W, V):
     """
     loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
     Q, M = summary(W, V)
-    sig = GLOBAL_SIGNATURE if loss < GLOBAL_LOSS else signature(loss, Q, M)
+    sig = entry_signature(loss, Q, M)
     return loss, Q, M, sig, _find(fixed_points, sig)
 
 
 # Every zero-loss point is the one global-minimum entry (rule 4 of the module doc).
 GLOBAL_SIGNATURE = np.array([-1.0])
+
+
+def entry_signature(loss, Q, M):
+    """The signature of the catalog entry of a critical point of this loss and overlaps."""
+    return GLOBAL_SIGNATURE if loss < GLOBAL_LOSS else signature(loss, Q, M)
 
 
 def unpadded(W):
