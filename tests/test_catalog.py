@@ -141,6 +141,10 @@ def test_unconverged_starts_are_counted_not_dropped():
     catalog = find_fixed_points(config, options=DescentOptions(max_time=1.0))
     assert catalog.unconverged == 6
     assert catalog.fixed_points == []
+    assert catalog.to_json()["unconverged_reasons"] == {"time budget": 6}
+    # A round of too few integrator steps (a stiff plateau) is a different reason.
+    catalog = find_fixed_points(config, options=DescentOptions(max_steps=20))
+    assert catalog.unconverged_reasons == {"step limit": 6}
 
 
 def test_saddle_on_the_way_is_escaped_and_recorded():

@@ -127,6 +127,9 @@ def test_embedded_starts_run_through_the_executor_as_json_parts():
     again = part_from_json(json.loads(json.dumps(part_json(part))))
     a, b = run_chunk(config, part), run_chunk(config, again)
     np.testing.assert_array_equal(a.students, b.students)
+    from landscape.methods.catalog import ChunkResult
+    back = ChunkResult.from_json(json.loads(json.dumps(a.to_json())), config)
+    assert back.reasons == a.reasons and list(back.status) == list(a.status)
     assert part_from_json(part_json(range(3, 6))) == [3, 4, 5]
 
 

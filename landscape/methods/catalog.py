@@ -66,6 +66,8 @@ class ChunkResult:
     grad_norm : ndarray, shape (C,)
     saddles : list of ndarray (K, n)
         Saddles the chunk's flows passed and escaped from.
+    reasons : list of str or None
+        Why each unconverged start stopped (``DescentResult.reason``).
     """
 
     indices: np.ndarray
@@ -73,6 +75,7 @@ class ChunkResult:
     status: np.ndarray
     grad_norm: np.ndarray
     saddles: list
+    reasons: list = None
 
     def to_json(self):
         return {
@@ -81,6 +84,7 @@ class ChunkResult:
             "status": [str(s) for s in self.status],
             "grad_norm": [float(g) if np.isfinite(g) else None for g in self.grad_norm],
             "saddles": [s.tolist() for s in self.saddles],
+            "reasons": None if self.reasons is None else [str(r) for r in self.reasons],
         }
 
     @classmethod
@@ -91,7 +95,7 @@ class ChunkResult:
                 len(data["indices"]), config.students, config.reduced_dim),
             status=np.array(data["status"], dtype=object),
             grad_norm=np.array([np.inf if g is None else g for g in data["grad_norm"]]),
-            saddles=[np.array(s) for s in data["saddles"]])
+            saddles=[np.array(s) for s in data["saddles"]], reasons=data.get("reasons"))
 
 
 @dataclass
@@ -254,6 +258,8 @@ class Catalog:
     padded_global : int
         Random starts that ended at a padded point of zero loss (counted in the
         global-minimum entry's hits).
+    unconverged_reasons : dict
+        Unconverged random starts by reason (see ``DescentResult.reason``).
     """
 
     config: object
@@ -262,6 +268,7 @@ class Catalog:
     unconverged: int
     seconds: float
     padded_global: int = 0
+    unconverged_reasons: dict = field(default_factory=dict)
 
     @property
     def global_fraction(self):
@@ -278,6 +285,7 @@ class Catalog:
             "engine_version": ENGINE_VERSION,
             "seconds": round(self.seconds, 4),
             "unconverged": self.unconverged,
+            "unconverged_reasons": dict(self.unconverged_reasons),
             "global_fraction": self.global_fraction,
             "fixed_points": [p.to_json(starts) for p in self.fixed_points],
             "nondifferentiable": {
@@ -403,7 +411,8 @@ def run_chunk(config, part, options=DescentOptions()):
     for i in np.nonzero(result.status == CONVERGED)[0]:
         students[i], grad_norm[i] = snapped_point(students[i], V, grad_norm[i])
     return ChunkResult(indices=indices, students=students, status=result.status,
-                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles])
+                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles],
+                       reasons=[str(r) for r in result.reason])
 
 
 def run_serially(config, parts, options):
@@ -591,6 +600,7 @@ class CatalogBuilder:
         self.dead_points = catalog.dead_points if catalog else []
         self.unconverged = catalog.unconverged if catalog else 0
         self.padded_global = catalog.padded_global if catalog else 0
+        self.unconverged_reasons = dict(catalog.unconverged_reasons) if catalog else {}
 
     def add_critical(self, W, grad_norm, counter="hits", snapped=False, weight=1):
         """Add a polished critical point (``snapped``: already through
@@ -641,15 +651,17 @@ class CatalogBuilder:
         setattr(entry, counter, getattr(entry, counter) + weight)
         return entry
 
-    def add(self, W, status, grad_norm, counter="hits", snapped=False, weight=1):
+    def add(self, W, status, grad_norm, counter="hits", snapped=False, weight=1, reason=None):
         """Add any descent endpoint ``weight`` times; returns its entry, or None if
-        unconverged."""
+        unconverged (then counted, with ``reason``, for random starts)."""
         if status == CONVERGED:
             return self.add_critical(W, grad_norm, counter, snapped, weight)
         if status == PADDED:
             return self.add_padded(W, grad_norm, counter, weight)
         if counter == "hits":
             self.unconverged += weight
+            reason = reason or "unknown"
+            self.unconverged_reasons[reason] = self.unconverged_reasons.get(reason, 0) + weight
         return None
 
     def finish(self, seconds=0.0):
@@ -667,15 +679,18 @@ class CatalogBuilder:
         self.dead_points.sort(key=lambda p: (p.loss, -p.hits))
         return Catalog(config=self.config, fixed_points=self.fixed_points,
                        dead_points=self.dead_points, unconverged=self.unconverged,
-                       seconds=seconds, padded_global=self.padded_global)
+                       seconds=seconds, padded_global=self.padded_global,
+                       unconverged_reasons=self.unconverged_reasons)
 
 
 def assemble(config, results):
     """Classify the endpoints of all chunks and merge equivalent ones."""
     builder = CatalogBuilder(config)
     for result in results:
-        for W, status, g in zip(result.students, result.status, result.grad_norm):
-            builder.add(W, status, g, snapped=True)
+        reasons = result.reasons or [None] * len(result.status)
+        for W, status, g, reason in zip(result.students, result.status, result.grad_norm,
+                                        reasons):
+            builder.add(W, status, g, snapped=True, reason=reason)
         for W in result.saddles:
             builder.add_critical(W, evaluate_gradient_norm(W, builder.V), counter="visits")
     return builder.finish()

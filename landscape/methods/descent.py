@@ -29,6 +29,7 @@ _B = np.array([2 / 9, 1 / 3, 4 / 9])
 _E = np.array([-5 / 72, 1 / 12, 1 / 9, -1 / 8])
 
 CONVERGED, PADDED, UNCONVERGED = "converged", "padded", "unconverged"
+TIME_BUDGET, STEP_LIMIT, NEWTON = "time budget", "step limit", "newton"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class DescentResult:
         Gradient-flow time spent.
     saddles : list of (int, ndarray (K, n))
         Saddles visited on the way: (start index, point).
+    reason : ndarray of str, shape (S,)
+        Why an unconverged start stopped: ``time budget`` (flow time ``max_time``
+        spent), ``step limit`` (``max_steps`` integrator steps in one round: a stiff
+        plateau) or ``newton`` (Newton never converged, down to the smallest flow-stop
+        gradient); empty for the others.
     """
 
     students: np.ndarray
@@ -81,6 +87,7 @@ class DescentResult:
     grad_norm: np.ndarray
     time: np.ndarray
     saddles: list = field(default_factory=list)
+    reason: np.ndarray = None
 
 
 def gradient_norm(gradient):
@@ -507,6 +514,7 @@ def descend(starts, V, options=DescentOptions(), progress=None):
     grad_norm = np.full(S, np.inf)
     time = np.zeros(S)
     escapes = np.zeros(S, dtype=int)
+    reason = np.full(S, "", dtype=object)
     # The first Newton attempt comes early, at |grad| < handoff_gradient: the last
     # stretch of a flow creeps into a minimum at the rate of its softest curvature,
     # and Newton goes straight there. It is taken only if it ends at a minimum, below
@@ -527,6 +535,7 @@ def descend(starts, V, options=DescentOptions(), progress=None):
             end = _zero_loss_try(W[i], V, options, scale)
             if end is None:
                 status[i], grad_norm[i] = UNCONVERGED, living_gradient_norm(W[i], V)
+                reason[i] = TIME_BUDGET if time[i] >= options.max_time else STEP_LIMIT
             else:
                 W[i], grad_norm[i] = end, living_gradient_norm(end, V)
                 status[i] = CONVERGED if living(W[i]).all() else PADDED
@@ -580,12 +589,13 @@ def descend(starts, V, options=DescentOptions(), progress=None):
                     next_round.append(i)
                 else:
                     status[i], grad_norm[i] = UNCONVERGED, g[j]
+                    reason[i] = TIME_BUDGET if time[i] >= options.max_time else NEWTON
         finished += pending.size - len(next_round)
         if progress is not None:
             progress(finished, S)
         pending = np.array(sorted(next_round), dtype=int)
     return DescentResult(students=W, status=status, grad_norm=grad_norm, time=time,
-                         saddles=saddles)
+                         saddles=saddles, reason=reason)
 
 
 def _lower_minimum(W, before, min_eigenvalue, V, options):
