@@ -306,7 +306,8 @@ class Catalog:
                    dead_points=[DeadPoint.from_json(p)
                                 for p in data["nondifferentiable"]["points"]],
                    unconverged=data["unconverged"], seconds=data["seconds"],
-                   padded_global=data["nondifferentiable"].get("in_global_minimum", 0))
+                   padded_global=data["nondifferentiable"]["in_global_minimum"],
+                   unconverged_reasons=dict(data["unconverged_reasons"]))
 
     def summary(self):
         """A plain-text table of the entries (what the command line prints)."""

@@ -81,8 +81,8 @@ class Hierarchy:
             "levels": [{"students": level.students,
                         "global_fraction": level.catalog.global_fraction,
                         **{k: v for k, v in level.catalog.to_json().items()
-                           if k in ("config", "unconverged", "fixed_points",
-                                    "nondifferentiable", "seconds")}}
+                           if k in ("config", "unconverged", "unconverged_reasons",
+                                    "fixed_points", "nondifferentiable", "seconds")}}
                        for level in self.levels],
             "links": self.links,
         }
