@@ -61,7 +61,7 @@ def main():
     print("| preset | catalog job (cold) | " + " | ".join(
         f"{tab} cold / cached" for tab in ("fixed-points", "flows-2d", "flows-3d", "families",
                                            "hierarchy")) + " |")
-    for name in args.preset or list(state.PRESETS):
+    for name in args.preset or state.LIGHT_PRESETS:
         context = ViewContext(cache=FileSystemCache(tempfile.mkdtemp(), threshold=0),
                               executor=executors.get("local"))
         search = state.to_query(state.DEFAULTS | state.VIEW_DEFAULTS | state.PRESETS[name])

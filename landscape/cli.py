@@ -102,7 +102,7 @@ def build_parser():
                     "'?students=8&teachers=8&dim=inf'), into the cache the dashboard uses "
                     "(LANDSCAPE_CACHE_DIR, or Redis when REDIS_URL is set).")
     pc.add_argument("--preset", action="append", default=[], metavar="NAME",
-                    help="a preset by name (repeatable); default: all presets")
+                    help="a preset by name (repeatable); default: all but the seed paper's experiment")
     pc.add_argument("--view", action="append", default=[], metavar="QUERY",
                     help="a dashboard URL query (repeatable)")
     pc.add_argument("--no-hierarchy", action="store_true",

@@ -48,7 +48,7 @@ def views(presets=None, tabs=None, lecture=False):
     """[(preset name, tab value, tab label, URL query)] of the gallery, presets in order."""
     from .ui import state
 
-    names = list(state.PRESETS) if not presets else list(presets)
+    names = list(state.LIGHT_PRESETS) if not presets else list(presets)
     unknown = [name for name in names if name not in state.PRESETS]
     if unknown:
         raise ConfigError(f"unknown preset {unknown[0]!r}; "

@@ -41,6 +41,7 @@ TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d",
         ("families", "Families"), ("hierarchy", "Hierarchy"), ("connections", "Connections"),
         ("theory", "Theory")]
 
+PAPER_PRESET = "the seed paper's experiment: M = 17, K = 17, 18, 19 (d = ∞)"
 # Each preset sets the controls and opens the tab that makes its point.
 PRESETS = {
     "first spurious minimum (K = M = 6, d = 6)": dict(students="6", teachers="6", dim="6",
@@ -60,7 +61,12 @@ PRESETS = {
                                                  tab="hierarchy", widths="8 9 10"),
     "one-pass SGD, lr = 0.5, K = M = 3": dict(students="3", teachers="3", dim="inf", lr="0.5",
                                              starts="100", tab="flows-2d"),
+    PAPER_PRESET: dict(students="17", teachers="17", dim="inf", starts="2000",
+                       tab="hierarchy", widths="17 18 19"),
 }
+# Presets precompute fills when none is named: all but the seed paper's experiment,
+# which takes tens of minutes and is precomputed by name.
+LIGHT_PRESETS = [name for name in PRESETS if name != PAPER_PRESET]
 
 
 def from_query(search):
