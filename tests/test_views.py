@@ -79,7 +79,13 @@ def test_flow_views(view):
     assert last == int(state.UI_MAX_POINTS) or last > 0
     assert marks[last] == "5"
     q, m = flows_2d.show_flow_heatmaps(context, last, raw, "5", "", "0")
-    assert q.layout.title.text.startswith("Q at t = 5")
+    assert q.layout.title.text.endswith("at t = 5")
+    # one colour scale for every time: the same bounds at the first and the last point
+    q0, _ = flows_2d.show_flow_heatmaps(context, 0, raw, "5", "", "0")
+    assert (q0.data[0].zmin, q0.data[0].zmax) == (q.data[0].zmin, q.data[0].zmax)
+    lecture_figure, _, _ = flows_2d.show_flow(context, raw, "5", "", "0", "flows-2d",
+                                              lecture=True)
+    assert lecture_figure.layout.font.size >= 20
     message, _, _ = flows_2d.show_flow(context, raw, "-1", "", "0", "flows-2d")
     assert "time" in json.dumps(message.to_plotly_json())
     figure3d = flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None)
@@ -100,7 +106,8 @@ def test_hierarchy_view_shows_only_what_is_cached():
     context = ViewContext(cache=DictCache())
     raw, _ = config_from_search("?students=2&teachers=2&dim=3&starts=10")
     before = hierarchy.show_hierarchy(context, None, raw, "2 3", "hierarchy")
-    assert not before.data and "compute the hierarchy" in before.layout.annotations[0].text
+    text = " ".join(a.text for a in before.layout.annotations)
+    assert not before.data and "compute the hierarchy" in text and "widths 2, 3" in text
     assert len(context.cache) == 0                       # looking never computes
     lines = []
     ready, status = hierarchy.compute_hierarchy(context, raw, "2 3", lines.append)

@@ -47,13 +47,14 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
     @app.callback(
         [Output(cid, "value") for cid in state.CONTROL_IDS]
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
-           Output("page", "className")],
+           Output("page", "className"), Output("lecture", "data"),
+           Output("shares-scale", "value"), Output("flow-mode", "value")],
         [Input("url", "search")] + control_inputs
         + [Input("tab", "value"), Input("point", "value"), Input("connection", "value"),
-           Input("preset", "value"),
-           Input("hierarchy-widths", "value")])
+           Input("preset", "value"), Input("hierarchy-widths", "value"),
+           Input("shares-scale", "value"), Input("flow-mode", "value")])
     def sync_url(search, *values):
-        *controls, tab, point, connection, preset, widths = values
+        *controls, tab, point, connection, preset, widths, shares, flow_mode = values
         if ctx.triggered_id in (None, "url"):
             current = lectures.with_step_view(state.from_query(search))
         else:
@@ -65,6 +66,8 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             if connection is not None:
                 current["connection"] = str(connection)
             current["widths"] = (widths or "").strip()
+            current["shares"] = shares or "linear"
+            current["flow-mode"] = flow_mode or "all"
             if ctx.triggered_id == "preset" and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = current["connection"] = "0"
@@ -78,7 +81,10 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                         else [no_update] * len(state.CONTROL_IDS))
         tab_out = current["tab"] if writes_controls else no_update
         widths_out = current["widths"] if writes_controls else no_update
-        return controls_out + [tab_out, widths_out, state.to_query(current), page]
+        views_out = ([current["shares"], current["flow-mode"]] if writes_controls
+                     else [no_update, no_update])
+        return (controls_out + [tab_out, widths_out, state.to_query(current), page,
+                                current.get("lecture", "0") != "0"] + views_out)
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 

@@ -14,6 +14,7 @@ def layout():
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="config"),            # validated config dict, or None
         dcc.Store(id="catalog-ready"),     # config dict of the cached catalog
+        dcc.Store(id="lecture"),           # True in lecture mode: large figure text
         html.Div(className="header", children=[
             html.H1("landscape: the loss landscape of two-layer ReLU networks"),
             html.Div(className="header-tools", children=[

@@ -31,7 +31,7 @@ DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
-                 "connection": "0"}
+                 "connection": "0", "shares": "linear", "flow-mode": "all"}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 FAMILY_MAX_WIDTH = 25
@@ -109,8 +109,9 @@ def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
 
 
 def family_widths(config):
-    """Widths K = M of the Families view: 2 up to 25 (and at most d)."""
-    return list(range(2, int(min(FAMILY_MAX_WIDTH, config.dim)) + 1))
+    """Widths K = M of the Families view: 2 up to 25, at d = ∞ whatever the catalog's d
+    (a family at width K needs d ≥ K; d = ∞ is the limit the families are known in)."""
+    return list(range(2, FAMILY_MAX_WIDTH + 1))
 
 
 def hierarchy_widths(text, config):

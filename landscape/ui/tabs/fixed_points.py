@@ -19,6 +19,12 @@ CATALOG_HEAD = ["#", "loss", "kind", "index", "flat", "hits %", "min eigenvalue"
 def layout():
     return html.Div(id="view-fixed-points", className="view", children=[
         html.Div(className="row", children=[
+            html.Label("shares on a", htmlFor="shares-scale"),
+            dcc.RadioItems(id="shares-scale", value="linear", inline=True,
+                           options=[{"label": " linear ", "value": "linear"},
+                                    {"label": " log axis", "value": "log"}]),
+        ]),
+        html.Div(className="row", children=[
             graph("shares", className="half"),
             html.Div(className="half", children=[
                 html.Div(id="catalog-table"),
@@ -76,10 +82,11 @@ def catalog_json(catalog):
     return json.dumps(slim, indent=1)
 
 
-def show_catalog(context, raw, search):
+def show_catalog(context, raw, search, scale="linear", lecture=False):
     """Shares figure, table, and the point pickers' options and value."""
     if not raw:
-        return figures.empty_figure("no result yet"), None, [], None, []
+        return (figures.empty_figure("the catalog is being computed (progress above)",
+                                     lecture=lecture), None, [], None, [])
     if raw != config_from_search(search)[0]:
         return (no_update,) * 5          # a result for controls that have changed since
     catalog = context.catalog(raw)
@@ -88,29 +95,30 @@ def show_catalog(context, raw, search):
     wanted = state.from_query(search)["point"]
     value = wanted if any(o["value"] == wanted for o in options) else (
         options[0]["value"] if options else None)
-    return (figures.basin_share_figure(catalog), table(CATALOG_HEAD, catalog_rows(catalog)),
-            options, value, options)
+    return (figures.basin_share_figure(catalog, log=scale == "log", lecture=lecture),
+            table(CATALOG_HEAD, catalog_rows(catalog)), options, value, options)
 
 
-def show_point(context, point, raw):
+def show_point(context, point, raw, lecture=False):
     """Q and M heatmaps and the Hessian spectrum of entry ``point``."""
     if not raw or point is None:
-        empty = figures.empty_figure("select a fixed point")
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
         return empty, empty, empty
     p = context.catalog(raw)["fixed_points"][int(point)]
-    return (figures.heatmap_figure(p["Q"], "Q = W Wᵀ", "student", "student"),
-            figures.heatmap_figure(p["M"], "M = W Vᵀ", "teacher", "student"),
-            figures.spectrum_figure(p))
+    return (figures.heatmap_figure(p["Q"], "Q = W Wᵀ", "student", "student", lecture=lecture),
+            figures.heatmap_figure(p["M"], "M = W Vᵀ", "teacher", "student", lecture=lecture),
+            figures.spectrum_figure(p, lecture=lecture))
 
 
-def show_surface(context, point, directions, other, raw):
+def show_surface(context, point, directions, other, raw, lecture=False):
     """The loss on a plane through entry ``point``, as a surface and a contour plot."""
     if not raw or point is None:
-        empty = figures.empty_figure("select a fixed point")
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
         return empty, empty
     surface = service.loss_surface(context.catalog(raw), int(point), state.catalog_config(raw),
                                    directions, int(other) if other is not None else None)
-    return figures.surface_figure(surface), figures.surface_figure(surface, contour=True)
+    return (figures.surface_figure(surface, lecture=lecture),
+            figures.surface_figure(surface, contour=True, lecture=lecture))
 
 
 def download(context, button, raw):
@@ -126,17 +134,20 @@ def register(app, context):
     app.callback(Output("shares", "figure"), Output("catalog-table", "children"),
                  Output("point", "options"), Output("point", "value"),
                  Output("surface-other", "options"),
-                 Input("catalog-ready", "data"), State("url", "search"))(
-        lambda raw, search: show_catalog(context, raw, search))
+                 Input("catalog-ready", "data"), Input("shares-scale", "value"),
+                 Input("lecture", "data"), State("url", "search"))(
+        lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale, lecture))
     app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
                  Output("spectrum", "figure"),
-                 Input("point", "value"), State("catalog-ready", "data"))(
-        lambda point, raw: show_point(context, point, raw))
+                 Input("point", "value"), Input("lecture", "data"),
+                 State("catalog-ready", "data"))(
+        lambda point, lecture, raw: show_point(context, point, raw, lecture))
     app.callback(Output("surface", "figure"), Output("contour", "figure"),
                  Input("point", "value"), Input("surface-directions", "value"),
-                 Input("surface-other", "value"), State("catalog-ready", "data"))(
-        lambda point, directions, other, raw: show_surface(context, point, directions,
-                                                           other, raw))
+                 Input("surface-other", "value"), Input("lecture", "data"),
+                 State("catalog-ready", "data"))(
+        lambda point, directions, other, lecture, raw: show_surface(
+            context, point, directions, other, raw, lecture))
     app.callback(Output("download", "data"),
                  Input("download-json-button", "n_clicks"),
                  Input("download-csv-button", "n_clicks"),

@@ -24,6 +24,13 @@ def layout():
             *field("flow-time", "final time T", "6rem"),
             *field("flow-simulate", "simulate in dimension (lr > 0)", "6rem"),
         ]),
+        html.Div(className="row", children=[
+            html.Label("show", htmlFor="flow-mode"),
+            dcc.RadioItems(id="flow-mode", value="all", inline=True,
+                           options=[{"label": " all entries ", "value": "all"},
+                                    {"label": " the matched overlap per student",
+                                     "value": "matched"}]),
+        ]),
         dcc.Loading(graph("flow-graph")),
         html.Div(className="row", children=[
             html.Label("time for the heatmaps", htmlFor="flow-slider"),
@@ -45,24 +52,28 @@ def view_flow_config(raw, time, simulate, start):
                              simulate=simulate if lr > 0 and simulate else None)
 
 
-def show_flow(context, raw, time, simulate, start, tab):
-    """The flow figure and the slider's range and marks."""
+def show_flow(context, raw, time, simulate, start, tab, mode="all", lecture=False):
+    """The flow figure and the slider's range and marks (in units of t)."""
     if tab != TAB:
         return no_update, no_update, no_update
     if not raw:
-        return figures.empty_figure("fix the controls first"), 100, None
+        return figures.empty_figure("fix the controls first", lecture=lecture), 100, None
     try:
         config = view_flow_config(raw, time, simulate, start)
     except (ConfigError, ValueError) as exc:
-        return figures.empty_figure(str(exc)), 100, None
+        return figures.empty_figure(str(exc), lecture=lecture), 100, None
     flow = service.flow_result(config, context.cache)
     last = len(flow["t"]) - 1
-    return figures.flow_figure(flow), last, {0: "0", last: f"{flow['t'][-1]:g}"}
+    marks = {i: f"{flow['t'][i]:.3g}" for i in range(0, last + 1, max(1, last // 5))}
+    marks[last] = f"{flow['t'][last]:.3g}"
+    return (figures.flow_figure(flow, mode=mode or "all", max_lines=60, lecture=lecture),
+            last, marks)
 
 
-def show_flow_heatmaps(context, index, raw, time, simulate, start):
-    """Q and M at the slider's time."""
-    empty = figures.empty_figure("")
+def show_flow_heatmaps(context, index, raw, time, simulate, start, lecture=False):
+    """Q and M at the slider's time, on colour scales fixed over the whole flow."""
+    empty = figures.empty_figure("move the slider to see Q and M at that time",
+                                 lecture=lecture)
     if not raw:
         return empty, empty
     try:
@@ -71,9 +82,8 @@ def show_flow_heatmaps(context, index, raw, time, simulate, start):
         return empty, empty
     flow = service.flow_result(config, context.cache)
     i = min(int(index or 0), len(flow["t"]) - 1)
-    t = flow["t"][i]
-    return (figures.heatmap_figure(flow["Q"][i], f"Q at t = {t:.3g}", "student", "student"),
-            figures.heatmap_figure(flow["M"][i], f"M at t = {t:.3g}", "teacher", "student"))
+    return (figures.flow_heatmap_figure(flow, i, "Q", lecture=lecture),
+            figures.flow_heatmap_figure(flow, i, "M", lecture=lecture))
 
 
 def register(app, context):
@@ -81,12 +91,13 @@ def register(app, context):
                  Output("flow-slider", "marks"),
                  Input("config", "data"), Input("flow-time", "value"),
                  Input("flow-simulate", "value"), Input("flow-start", "value"),
-                 Input("tab", "value"))(
-        lambda raw, time, simulate, start, tab: show_flow(context, raw, time, simulate,
-                                                          start, tab))
+                 Input("tab", "value"), Input("flow-mode", "value"), Input("lecture", "data"))(
+        lambda raw, time, simulate, start, tab, mode, lecture: show_flow(
+            context, raw, time, simulate, start, tab, mode, lecture))
     app.callback(Output("flow-heatmap-q", "figure"), Output("flow-heatmap-m", "figure"),
                  Input("flow-slider", "value"), Input("flow-graph", "figure"),
                  State("config", "data"), State("flow-time", "value"),
-                 State("flow-simulate", "value"), State("flow-start", "value"))(
-        lambda index, _, raw, time, simulate, start: show_flow_heatmaps(
-            context, index, raw, time, simulate, start))
+                 State("flow-simulate", "value"), State("flow-start", "value"),
+                 State("lecture", "data"))(
+        lambda index, _, raw, time, simulate, start, lecture: show_flow_heatmaps(
+            context, index, raw, time, simulate, start, lecture))

@@ -34,17 +34,18 @@ def axis_options(raw, *current):
     return [options] * 3 + values
 
 
-def show_flows_3d(context, raw, tab, x, y, z):
+def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
     if tab != TAB:
         return no_update
     if not raw:
-        return figures.empty_figure("no result yet")
+        return figures.empty_figure("the catalog is being computed (progress above)",
+                                    lecture=lecture)
     config = state.catalog_config(raw)
     # The trajectories start from the cached catalog (the catalog job put it there).
     traj = service.trajectories_result(config, context.cache,
                                        progress=service.time_budget(REQUEST_SECONDS))
     axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
-    return figures.trajectories_figure(traj, context.catalog(raw), axes)
+    return figures.trajectories_figure(traj, context.catalog(raw), axes, lecture=lecture)
 
 
 def register(app, context):
@@ -54,5 +55,5 @@ def register(app, context):
         axis_options)
     app.callback(Output("flows-3d-graph", "figure"),
                  Input("catalog-ready", "data"), Input("tab", "value"),
-                 [Input(f"axis-{a}", "value") for a in "xyz"])(
-        lambda raw, tab, x, y, z: show_flows_3d(context, raw, tab, x, y, z))
+                 [Input(f"axis-{a}", "value") for a in "xyz"], Input("lecture", "data"))(
+        lambda raw, tab, x, y, z, lecture: show_flows_3d(context, raw, tab, x, y, z, lecture))

@@ -10,10 +10,6 @@ from .. import state
 from ..components import graph
 
 TAB = "hierarchy"
-BEFORE = ("Press “compute the hierarchy”: a catalog at each width (default M, M + 1, M + 2),<br>"
-          "then every minimum and index-1 saddle of one width split or padded into the next<br>"
-          "and descended: which minima drain where as students are added.<br>"
-          "It runs as a job with progress (about a minute for K = 8 to 10).")
 
 
 def layout():
@@ -47,22 +43,31 @@ def compute_hierarchy(context, raw, text, report):
     return {"raw": raw, "widths": text or ""}, f"widths {widths}"
 
 
-def show_hierarchy(context, ready, raw, text, tab):
+def estimate(config, widths):
+    """A rough time for the hierarchy job, from bench_padding's hierarchy rows (about 6x
+    the K = M catalog; a catalog costs about 0.5 ms per start and student squared)."""
+    seconds = 6 * 5e-4 * config.starts * sum(K * K for K in widths) / len(widths)
+    return ("under a minute" if seconds < 60 else
+            f"about {max(1, round(seconds / 60))} minute{'s' if seconds >= 90 else ''}")
+
+
+def show_hierarchy(context, ready, raw, text, tab, lecture=False):
     """The hierarchy figure of the controls and widths if it is cached (a job or
     ``precompute`` put it there); else what the button will do. Never computes."""
     if tab != TAB:
         return no_update
     if not raw:
-        return figures.empty_figure("fix the controls first")
+        return figures.empty_figure("fix the controls first", lecture=lecture)
     config = state.catalog_config(raw)
     try:
         widths = state.hierarchy_widths(text, config)
     except ConfigError as exc:
-        return figures.empty_figure(str(exc))
+        return figures.empty_figure(str(exc), lecture=lecture)
     result = service.hierarchy_result(config, widths, context.cache, compute=False)
     if result is None:
-        return figures.empty_figure(BEFORE)
-    return figures.hierarchy_figure(result)
+        return figures.hierarchy_intro_figure(widths, config.starts,
+                                              estimate(config, widths), lecture=lecture)
+    return figures.hierarchy_figure(result, lecture=lecture)
 
 
 def register(app, context):
@@ -80,5 +85,7 @@ def register(app, context):
 
     app.callback(Output("hierarchy-graph", "figure"),
                  Input("hierarchy-ready", "data"), Input("config", "data"),
-                 Input("hierarchy-widths", "value"), Input("tab", "value"))(
-        lambda ready, raw, text, tab: show_hierarchy(context, ready, raw, text, tab))
+                 Input("hierarchy-widths", "value"), Input("tab", "value"),
+                 Input("lecture", "data"))(
+        lambda ready, raw, text, tab, lecture: show_hierarchy(context, ready, raw, text, tab,
+                                                              lecture))
