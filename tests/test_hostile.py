@@ -507,3 +507,48 @@ def test_a_pickle_planted_in_the_job_store_is_never_run(tmp_path):
         planter.set("result", _RunsCode(marker))
     assert manager.handle.get("result") is None
     assert not marker.exists()
+
+
+# -- item 1: one view opened by many users at once ---------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.slow
+def test_one_cold_view_opened_in_four_browsers_gives_all_four_the_result(tmp_path):
+    """Row 1: every visitor of a view had the same job key and the first poll consumed
+    the result (2 of 4 got nothing on a cold view)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from conftest import make_browser
+    from servers import start_gunicorn, stop
+
+    proc = start_gunicorn(tmp_path, workers=2, LANDSCAPE_WORKERS="1")
+    browsers = []
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            browsers = list(pool.map(lambda _: make_browser(), range(4)))
+        url = proc.url + "/?students=5&teachers=5&dim=inf&starts=150&seed=1616"
+
+        def summary(driver):
+            found = driver.find_elements(By.ID, "summary")
+            return found[0].text if found else ""
+
+        def open_and_wait(driver):
+            driver.get(url)
+            try:
+                WebDriverWait(driver, 240, poll_frequency=0.5).until(
+                    lambda d: "fixed point" in summary(d))
+            except Exception:
+                return summary(driver) or "(empty)"
+            return "ok"
+
+        with ThreadPoolExecutor(4) as pool:
+            outcomes = list(pool.map(open_and_wait, browsers))
+        assert outcomes == ["ok"] * 4
+    finally:
+        for driver in browsers:
+            driver.quit()
+        stop(proc)
