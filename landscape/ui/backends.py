@@ -17,6 +17,7 @@ import diskcache
 from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
+from ..errors import drop_deadline
 from ..running import store
 from ..version import ENGINE_VERSION
 
@@ -229,6 +230,7 @@ class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
 
         def detached_job(*args, **kwargs):     # runs in the forked job process
             close_inherited_sockets()
+            drop_deadline()                    # the request's budget is not the job's
             return job(*args, **kwargs)
 
         return detached_job
