@@ -506,3 +506,111 @@ def test_a_pickle_planted_in_the_job_store_is_never_run(tmp_path):
         planter.set("result", _RunsCode(marker))
     assert manager.handle.get("result") is None
     assert not marker.exists()
+
+
+# -- item 1: one view opened by many users at once ---------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.slow
+def test_one_cold_view_opened_in_four_browsers_gives_all_four_the_result(tmp_path):
+    """Row 1: every visitor of a view had the same job key and the first poll consumed
+    the result (2 of 4 got nothing on a cold view)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from conftest import make_browser
+    from servers import start_gunicorn, stop
+
+    proc = start_gunicorn(tmp_path, workers=2, LANDSCAPE_WORKERS="1")
+    browsers = []
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            browsers = list(pool.map(lambda _: make_browser(), range(4)))
+        url = proc.url + "/?students=5&teachers=5&dim=inf&starts=150&seed=1616"
+
+        def summary(driver):
+            found = driver.find_elements(By.ID, "summary")
+            return found[0].text if found else ""
+
+        def open_and_wait(driver):
+            driver.get(url)
+            try:
+                WebDriverWait(driver, 240, poll_frequency=0.5).until(
+                    lambda d: "fixed point" in summary(d))
+            except Exception:
+                return summary(driver) or "(empty)"
+            return "ok"
+
+        with ThreadPoolExecutor(4) as pool:
+            outcomes = list(pool.map(open_and_wait, browsers))
+        assert outcomes == ["ok"] * 4
+    finally:
+        for driver in browsers:
+            driver.quit()
+        stop(proc)
+
+
+# -- item 4: computations in a web request are bounded inside their loops ---------------------
+
+@pytest.mark.slow
+def test_a_heavy_flow_view_stops_at_the_request_budget(monkeypatch):
+    """Row 3: Flows 2D with K = M = 20 and lr 0.5 computed for more than 900 s in a web
+    request; the budget was checked only between catalog chunks."""
+    import json
+    import time
+
+    from landscape.ui import guard
+    from servers import validate_request
+
+    monkeypatch.setattr(guard, "REQUEST_SECONDS", 3.0, raising=False)
+    _, client = _callback_client()
+    search = "?students=20&teachers=20&dim=inf&lr=0.5&starts=20&seed=1617"
+    validated = client.post("/_dash-update-component", json=validate_request(search)).get_json()
+    config = {"id": "config", "property": "data",
+              "value": validated["response"]["config"]["data"]}
+    body = {"output": "..flow-graph.figure...flow-slider.max...flow-slider.marks..",
+            "outputs": [{"id": "flow-graph", "property": "figure"},
+                        {"id": "flow-slider", "property": "max"},
+                        {"id": "flow-slider", "property": "marks"}],
+            "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
+                       {"id": "flow-simulate", "property": "value", "value": "500"},
+                       {"id": "flow-start", "property": "value", "value": "0"},
+                       {"id": "tab", "property": "value", "value": "flows-2d"}],
+            "changedPropIds": ["tab.value"], "state": []}
+    out = {}
+
+    def post():
+        began = time.monotonic()
+        r = client.post("/_dash-update-component", json=body)
+        out.update(status=r.status_code, text=r.get_data(as_text=True),
+                   seconds=time.monotonic() - began)
+
+    thread = threading.Thread(target=post, daemon=True)
+    thread.start()
+    thread.join(90)
+    assert out, "the request was still computing after 90 s"
+    assert out["status"] == 200 and "time budget" in json.dumps(out["text"]), out
+    assert out["seconds"] < 30
+
+
+def test_the_trajectory_and_flow_loops_check_the_deadline():
+    """Inside the ODE of the 3D view and the 2D flow, not only between chunks."""
+    import time
+
+    from landscape.config import make_flow_config
+    from landscape.errors import ComputationLimit, deadline
+    from landscape.methods.catalog import find_fixed_points
+    from landscape.methods.flows import run_flow
+    from landscape.methods.trajectories import catalog_trajectories
+
+    catalog = find_fixed_points(make_catalog_config(3, 3, starts=4))
+    flow = make_flow_config(3, 3, lr=0.5, time=20, points=10, simulate=50, runs=2)
+    for compute in (lambda: catalog_trajectories(catalog), lambda: run_flow(flow)):
+        with deadline(0.01):
+            time.sleep(0.02)
+            with pytest.raises(ComputationLimit, match="time budget"):
+                compute()
+        compute()                 # outside the block: no deadline

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ..errors import check_deadline
 from .catalog import identify, snap_parallel, unpadded
 from .descent import CONVERGED, PADDED, DescentOptions, descend, living_loss
 from ..maths.spectrum import GLOBAL_LOSS
@@ -68,6 +69,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
     times = log_times(t_max, points)
 
     def rhs(_, y):
+        check_deadline()
         return -flow_gradient(y.reshape(S, K, n), V).ravel()
 
     solution = solve_ivp(rhs, (0.0, t_max), W0.ravel(), method="RK45", t_eval=times,

@@ -17,7 +17,9 @@ import diskcache
 from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
+from ..errors import drop_deadline
 from ..running import store
+from ..version import ENGINE_VERSION
 
 log = logging.getLogger(__name__)
 JOBS_KEY = "landscape:jobs"
@@ -63,32 +65,61 @@ class RecordingCache:
         return self.cache.set(key, value)
 
 
-class _Bounded:
-    """Mixin for a Dash background-callback manager: at most ``max_jobs`` at once.
+def _engine_version():
+    return ENGINE_VERSION
 
-    The running jobs' handles are kept in the manager's own shared store (diskcache
-    or Redis), so the bound holds across all gunicorn workers.
+
+class _Bounded:
+    """Mixin for a Dash background-callback manager: one job per view, shared by every
+    visitor, and at most ``max_jobs`` jobs at once.
+
+    Dash keys a job by its callback and arguments, so every visitor of one view has the
+    same key; by default the first poll reads and deletes the result, and the other
+    visitors of the view get nothing (issue 16: 60 of 100 browsers got an empty page).
+    Here a result stays readable (``result_seconds`` after its last read), a request
+    for a view whose job is running joins that job instead of starting another, and
+    failures are not kept for later visitors. The running jobs' handles are kept in the
+    manager's own shared store (diskcache or Redis), so this holds across all gunicorn
+    workers.
     """
 
     max_jobs = 4
     max_age = 600.0      # seconds after which a job no longer holds a slot
+    result_seconds = 600.0
+    # Keys carry the engine version: a stored result never outlives an upgrade.
+    sharing = dict(cache_by=[_engine_version], expire=int(result_seconds))
 
     def call_job_fn(self, key, job_fn, args, context):
         now = time.time()
         with self._jobs_lock():
-            # Entries are "job@start time"; old ones are dropped too, because a Celery
-            # result that has expired reads as PENDING forever.
-            running = []
+            # Entries are "job@start time@key"; old ones are dropped too, because a
+            # Celery result that has expired reads as PENDING forever.
+            running, joined = [], None
             for entry in self._load_jobs():
-                job, _, started = entry.rpartition("@")
-                if now - float(started) < self.max_age and self.job_running(job):
+                job, _, rest = entry.partition("@")
+                started, _, job_key = rest.partition("@")
+                try:
+                    age = now - float(started)
+                except ValueError:
+                    continue
+                if age < self.max_age and self.job_running(job):
                     running.append(entry)
+                    if job_key == key:
+                        joined = job
+            if joined is not None:     # this view is being computed: poll that job
+                return joined
             if len(running) >= self.max_jobs:
                 raise ServerBusy(f"the server is busy ({len(running)} jobs running); "
                                  "try again in a minute")
             job = super().call_job_fn(key, job_fn, args, context)
-            self._save_jobs(running + [f"{job}@{now}"])
+            self._save_jobs(running + [f"{job}@{now}@{key}"])
         return job
+
+    def get_result(self, key, job):
+        result = super().get_result(key, job)
+        if isinstance(result, dict) and "background_callback_error" in result:
+            self.clear_cache_entry(key)    # a failure is not kept for the next visitor
+        return result
 
 
 def close_inherited_sockets():
@@ -191,7 +222,7 @@ class _ForkOutsideStore:
 
 class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
     def __init__(self, cache, max_jobs, max_age):
-        super().__init__(cache)
+        super().__init__(cache, **self.sharing)
         self.max_jobs, self.max_age = max_jobs, max_age
 
     def make_job_fn(self, fn, progress, key=None):
@@ -199,6 +230,7 @@ class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
 
         def detached_job(*args, **kwargs):     # runs in the forked job process
             close_inherited_sockets()
+            drop_deadline()                    # the request's budget is not the job's
             return job(*args, **kwargs)
 
         return detached_job
@@ -218,7 +250,7 @@ class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
 
 class BoundedCeleryManager(_Bounded, CeleryManager):
     def __init__(self, celery_app, max_jobs, max_age):
-        super().__init__(celery_app)
+        super().__init__(celery_app, **self.sharing)
         self.max_jobs, self.max_age = max_jobs, max_age
 
     @property

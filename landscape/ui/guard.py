@@ -8,11 +8,15 @@ import hmac
 import logging
 from urllib.parse import urlencode
 
-from flask import Response, abort, redirect, request
+from flask import Response, abort, g, redirect, request
+
+from ..errors import clear_deadline, set_deadline
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 1 << 20
+# Computations inside one callback request stop after this long (README: 60 s).
+REQUEST_SECONDS = 60.0
 # Dash's renderer starts from an inline script and plotly compiles some code at run time.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
@@ -130,7 +134,7 @@ def check_access(settings, secret):
     return Response("this server needs an access token: open it with ?token=...\n", 401)
 
 
-def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES):
+def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES, request_seconds=None):
     """Attach the guards to a Dash app's Flask server."""
     from dash.exceptions import DependencyException
 
@@ -147,6 +151,18 @@ def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES):
                 return refused
         if request.method == "POST" and request.path.endswith("/_dash-update-component"):
             check_callback_request(app.callback_map)
+            # what this request computes stops at its budget, inside the loops
+            g.landscape_deadline = set_deadline(
+                REQUEST_SECONDS if request_seconds is None else request_seconds)
+
+    @server.teardown_request
+    def end_deadline(_exc):
+        token = g.pop("landscape_deadline", None)
+        if token is not None:
+            try:
+                clear_deadline(token)
+            except ValueError:       # set in another context: nothing to reset here
+                pass
 
     @server.after_request
     def headers(response):
