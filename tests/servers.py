@@ -153,7 +153,8 @@ def view_requests(url, search):
     families = {"output": "..families-graph.figure...families-table.children..",
                 "outputs": [{"id": "families-graph", "property": "figure"},
                             {"id": "families-table", "property": "children"}],
-                "inputs": [config, {"id": "tab", "property": "value", "value": "families"}],
+                "inputs": [config, {"id": "tab", "property": "value", "value": "families"},
+                           {"id": "lecture", "property": "data", "value": False}],
                 "changedPropIds": ["tab.value"], "state": []}
     flow = {"output": "..flow-graph.figure...flow-slider.max...flow-slider.marks..",
             "outputs": [{"id": "flow-graph", "property": "figure"},
@@ -162,6 +163,8 @@ def view_requests(url, search):
             "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
                        {"id": "flow-simulate", "property": "value", "value": "500"},
                        {"id": "flow-start", "property": "value", "value": "0"},
-                       {"id": "tab", "property": "value", "value": "flows-2d"}],
+                       {"id": "tab", "property": "value", "value": "flows-2d"},
+                       {"id": "flow-mode", "property": "value", "value": "all"},
+                       {"id": "lecture", "property": "data", "value": False}],
             "changedPropIds": ["tab.value"], "state": []}
     return families, flow

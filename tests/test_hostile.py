@@ -578,7 +578,9 @@ def test_a_heavy_flow_view_stops_at_the_request_budget(monkeypatch):
             "inputs": [config, {"id": "flow-time", "property": "value", "value": "50"},
                        {"id": "flow-simulate", "property": "value", "value": "500"},
                        {"id": "flow-start", "property": "value", "value": "0"},
-                       {"id": "tab", "property": "value", "value": "flows-2d"}],
+                       {"id": "tab", "property": "value", "value": "flows-2d"},
+                       {"id": "flow-mode", "property": "value", "value": "all"},
+                       {"id": "lecture", "property": "data", "value": False}],
             "changedPropIds": ["tab.value"], "state": []}
     out = {}
 

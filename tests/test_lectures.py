@@ -86,7 +86,7 @@ def test_arrow_keys_walk_through_the_lecture(tmp_path, browser):
             "const e = document.querySelector('.lecture-step'); return e && e.textContent;")
         steps = lectures.load("spurious-minima")["steps"]
         wait.until(lambda d: title(d) == steps[0]["title"])
-        assert not browser.find_element(By.ID, "controls").is_displayed()   # lecture mode
+        wait.until(lambda d: not d.find_element(By.ID, "controls").is_displayed())  # lecture mode
         body = browser.find_element(By.TAG_NAME, "body")
         for step in steps[1:3]:
             body.send_keys(Keys.ARROW_RIGHT)

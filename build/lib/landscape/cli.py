@@ -102,12 +102,14 @@ def build_parser():
                     "'?students=8&teachers=8&dim=inf'), into the cache the dashboard uses "
                     "(LANDSCAPE_CACHE_DIR, or Redis when REDIS_URL is set).")
     pc.add_argument("--preset", action="append", default=[], metavar="NAME",
-                    help="a preset by name (repeatable); default: all presets")
+                    help="a preset by name (repeatable); default: all but the seed paper's experiment")
     pc.add_argument("--view", action="append", default=[], metavar="QUERY",
                     help="a dashboard URL query (repeatable)")
     pc.add_argument("--no-hierarchy", action="store_true",
                     help="skip the hierarchy (several catalogs per view)")
-    pc.add_argument("--list", action="store_true", help="list the presets and exit")
+    pc.add_argument("--lecture", action="append", default=[], metavar="NAME",
+                    help="every step of a shipped storyline (repeatable), e.g. spurious-minima")
+    pc.add_argument("--list", action="store_true", help="list the presets and lectures and exit")
     pc.add_argument("--executor", choices=("local", "celery"),
                     help="where catalog chunks run (default: celery when REDIS_URL is set)")
     _output_options(pc, output=False)
@@ -122,7 +124,54 @@ def build_parser():
                     help="also find the smallest width from which each family stays a minimum "
                          "(walking down from its seed width)")
     _output_options(fa)
+    ga = commands.add_parser(
+        "gallery", help="screenshots of every preset x tab of the dashboard (headless Chromium)",
+        description="Serve the dashboard on 127.0.0.1 (with the deployment's cache: run "
+                    "precompute first for fast views), open each preset x tab in headless "
+                    "Chromium, wait until its figures are drawn and save a PNG per view, "
+                    "with index.html and gallery.json (time to drawn figures) in --output.")
+    # dest "folder": main() writes a command's text to args.output, not wanted here
+    ga.add_argument("--output", dest="folder", required=True, metavar="DIR",
+                    help="folder for the PNGs")
+    ga.add_argument("--preset", action="append", default=[], metavar="NAME",
+                    help="a preset by name (repeatable); default: all presets")
+    ga.add_argument("--tab", action="append", default=[], metavar="TAB",
+                    help="a tab, e.g. flows-3d (repeatable); default: all tabs")
+    ga.add_argument("--lecture", action="store_true", help="lecture mode (large type)")
+    ga.add_argument("--size", default="1280x720", metavar="WxH",
+                    help="viewport in pixels (default 1280x720)")
+    ga.add_argument("--top", action="store_true",
+                    help="screenshot the top of the page (default: scrolled to the tabs)")
+    ga.add_argument("--timeout", default="120", metavar="S",
+                    help="seconds to wait for a view's figures (default 120)")
+    ga.set_defaults(format="table")
+    add_paths_parser(commands)
     return parser
+
+
+def run_gallery(args):
+    """The gallery subcommand: one line per screenshot, the folder's index.html last."""
+    import os
+    import re
+
+    from . import gallery
+    from .config import parse_float
+
+    match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", args.size.strip())
+    if not match:
+        raise ConfigError("--size must look like 1280x720")
+    timeout = parse_float("timeout", args.timeout, 1, 3600)
+    report = (lambda r: print(f"{r['preset']} / {r['label']}: "
+                              + ("not drawn in time" if r["seconds"] is None
+                                 else f"{r['seconds']:.1f} s") + f" -> {r['file']}",
+                              file=sys.stderr, flush=True))
+    records = gallery.run(args.folder, args.preset, args.tab, lecture=args.lecture,
+                          width=int(match[1]), height=int(match[2]), timeout=timeout,
+                          report=report, top=args.top)
+    late = sum(r["seconds"] is None for r in records)
+    return (f"{len(records)} screenshots in {args.folder}"
+            + (f" ({late} not drawn in time)" if late else "")
+            + f"; open {os.path.join(args.folder, 'index.html')}\n")
 
 
 def progress_line(done, total, stage):
@@ -143,6 +192,7 @@ def _render(result, args, indent=None):
 
 def run_fixed_points(args):
     from .methods.catalog import find_fixed_points
+    from .running.service import check_catalog
     from .settings import executor_from_env
 
     config = make_catalog_config(
@@ -150,6 +200,7 @@ def run_fixed_points(args):
         starts=args.starts, seed=args.seed, init_dim=args.init_dim)
     catalog = find_fixed_points(config, progress=_progress(),
                                 executor=executor_from_env(args.executor))
+    check_catalog(catalog.to_json())      # no fixed point or NaN: exit 3 with the reason
     return _render(catalog, args, indent=1)
 
 
@@ -192,16 +243,18 @@ def run_hierarchy(args):
 
 
 def run_precompute(args):
-    from .ui import precompute, state
+    from .ui import lectures, precompute, state
 
     if args.list:
-        return "".join(f"{name}\n" for name in state.PRESETS)
+        return ("presets:\n" + "".join(f"  {name}\n" for name in state.PRESETS)
+                + "lectures:\n" + "".join(f"  {name}\n" for name in lectures.names()))
     from .settings import executor_from_env
 
     executor = executor_from_env(args.executor)
     report = (lambda text: print(text, file=sys.stderr, flush=True))
     result = precompute.run(args.preset, args.view, executor=executor,
-                            hierarchy=not args.no_hierarchy, report=report)
+                            hierarchy=not args.no_hierarchy, report=report,
+                            lecture_names=args.lecture)
     if args.format == "json":
         return json.dumps(result, indent=1) + "\n"
     lines = [f"cache: {result['cache']}"]
@@ -214,7 +267,71 @@ def run_precompute(args):
 
 COMMANDS = {"fixed-points": run_fixed_points, "flow": run_flow_command,
             "hierarchy": run_hierarchy, "families": run_families,
-            "precompute": run_precompute}
+            "precompute": run_precompute, "gallery": run_gallery}
+
+
+# ----------------------------------------------------------------------------- paths
+def add_paths_parser(commands):
+    """The ``paths`` subcommand: connections between the minima of a catalog."""
+    pa = commands.add_parser(
+        "paths", help="barriers between the minima of a catalog, and their disconnectivity tree",
+        description="Compute the fixed-point catalog, then connect each spurious minimum to "
+                    "the global minimum and to its nearest minima by climbing-image nudged "
+                    "elastic bands (cross-checked by the string method); every top is "
+                    "polished and confirmed as an index-1 saddle by its exact Hessian.")
+    pa.add_argument("--students", required=True, metavar="K", help="student width K")
+    pa.add_argument("--teachers", required=True, metavar="M", help="teacher width M")
+    pa.add_argument("--teacher", default="orthonormal", metavar="SPEC",
+                    help="orthonormal | correlated:RHO | norms:n1,..,nM | random:SEED | "
+                         "file:PATH (default: orthonormal)")
+    pa.add_argument("--dim", default="inf", metavar="D", help="input dimension, or inf (default)")
+    pa.add_argument("--starts", default="200", metavar="N", help="random starts (default 200)")
+    pa.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
+    pa.add_argument("--images", default="24", metavar="N",
+                    help="images per band, endpoints included (default 24)")
+    pa.add_argument("--format", default="table", choices=("table", "json"))
+    pa.add_argument("--output", metavar="FILE", help="write the result here instead of stdout")
+
+
+def format_paths_table(result):
+    c = result["config"]
+    lines = [f"K={c['students']} M={c['teachers']} teacher={c['teacher']} d={c['dim']} "
+             f"starts={c['starts']} seed={c['seed']} images={c['images']}  "
+             f"({result['seconds']:.2f} s)", "", "minima:"]
+    for m in result["minima"]:
+        lines.append(f"  #{m['catalog_index']:<3} loss {m['loss']:<12.6g} {m['kind']:<15} "
+                     f"share {100 * m['fraction']:5.1f}%")
+    lines += ["", "connections:",
+              f"  {'from':>4} {'to':>4} {'barrier':>11} {'saddle loss':>12} {'index':>5} "
+              f"{'|grad|':>8} {'NEB-string':>10}  status"]
+    for x in result["connections"]:
+        s = x["saddle"]
+        status = ("confirmed" if x["confirmed"] else "flat (no saddle)" if x["flat"]
+                  else f"unconfirmed (sides: {x['ends']})")
+        agreement = "-" if x["method_agreement"] is None else f"{x['method_agreement']:.1e}"
+        lines.append(f"  {x['from']:>4} {x['to']:>4} {x['barrier']:>11.4g} {s['loss']:>12.6g} "
+                     f"{s['index']:>5} {s['grad_norm']:>8.1e} {agreement:>10}  {status}")
+    lines += ["", "disconnectivity tree (merges):"]
+    for merge in result["tree"]["merges"]:
+        left, right = merge["joins"]
+        lines.append(f"  at loss {merge['loss']:.6g}: {left} + {right}")
+    return "\n".join(lines) + "\n"
+
+
+def run_paths(args):
+    from .config import make_paths_config
+    from .running.service import paths_result
+
+    config = make_paths_config(
+        students=args.students, teachers=args.teachers, teacher=args.teacher, dim=args.dim,
+        starts=args.starts, seed=args.seed, images=args.images)
+    result = paths_result(config)
+    if args.format == "json":
+        return json.dumps(result) + "\n"
+    return format_paths_table(result)
+
+
+COMMANDS["paths"] = run_paths
 
 
 def main(argv=None):

@@ -156,11 +156,11 @@ class CatalogConfig(_StartDrawing):
             "students", "teachers", "teacher", "dim", "starts", "seed", "init_dim")})
 
 
-def _problem(students, teachers, teacher, dim, max_students, max_teachers):
+def _problem(students, teachers, teacher, dim, max_students, max_teachers, allow_files=True):
     """(K, M, teacher setup, d), validated; what every config is made of."""
     K = parse_int("students", students, 1, max_students)
     M = parse_int("teachers", teachers, 1, max_teachers)
-    setup = parse_teacher(teacher, M, error=ConfigError)
+    setup = parse_teacher(teacher, M, error=ConfigError, allow_files=allow_files)
     d = parse_dim(dim, 1)
     if d < setup.rank:
         raise ConfigError(f"dim must be at least the rank of P ({setup.rank}), got {d}")
@@ -170,15 +170,18 @@ def _problem(students, teachers, teacher, dim, max_students, max_teachers):
 def make_catalog_config(students, teachers, teacher="orthonormal", dim="inf",
                         starts=200, seed=0, init_dim=1000,
                         max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS,
-                        max_starts=MAX_STARTS):
+                        max_starts=MAX_STARTS, allow_files=True):
     """Validate raw values (strings or numbers) into a ``CatalogConfig``.
+
+    ``allow_files=False`` refuses teacher files (see ``parse_teacher``).
 
     Raises
     ------
     ConfigError
         With a one-line message naming the offending value.
     """
-    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers,
+                              allow_files)
     S = parse_int("starts", starts, 1, max_starts)
     seed = parse_int("seed", seed, 0, MAX_SEED)
     init_dim = parse_int("init-dim", init_dim, 1, MAX_INIT_DIM)
@@ -320,12 +323,13 @@ def _overlaps(Q, M, K, P, source):
 
 def make_flow_config(students, teachers, lr, time, points, teacher="orthonormal", dim="inf",
                      seed=0, init_dim=1000, init=None, simulate=None, runs=1, start=0,
-                     max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS):
+                     max_students=MAX_STUDENTS, max_teachers=MAX_TEACHERS, allow_files=True):
     """Validate raw values into a ``FlowConfig``.
 
     ``init`` is None (start at catalog start ``start``), a path to a JSON file
     ``{"Q": [[...]], "M": [[...]]}``, or such a dict or a (Q, M) pair."""
-    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers)
+    K, M, setup, d = _problem(students, teachers, teacher, dim, max_students, max_teachers,
+                              allow_files)
     lr = parse_float("lr", lr, 0.0, MAX_LR)
     T = parse_float("time", time, 0.0, MAX_TIME, low_open=True)
     points = parse_int("points", points, 1, MAX_POINTS)
@@ -416,3 +420,52 @@ def make_families_config(students, teachers, teacher="orthonormal", dim="inf", k
     k1s = (tuple(parse_int("k1", k, 0, K) for k in k1) if k1
            else tuple(range(0, min(K, DEFAULT_FAMILIES) + 1)))
     return FamiliesConfig(students=K, teacher=setup, dim=d, k1=k1s, onset=bool(onset))
+
+
+# Limits of the paths command.
+MAX_IMAGES = 200
+MAX_NEIGHBOURS = 8
+# Widths beyond this make the dense Hessians of saddle confirmation too costly.
+MAX_PATH_STUDENTS = 24
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """What defines the connections of a catalog.
+
+    Attributes
+    ----------
+    catalog : CatalogConfig
+    images : int
+        Images of the band (endpoints included).
+    neighbours : int
+        Each spurious minimum is connected to the global minimum and to this many
+        nearest other minima (aligned distance).
+    """
+
+    catalog: CatalogConfig
+    images: int = 24
+    neighbours: int = 2
+
+    def to_dict(self):
+        return self.catalog.to_dict() | {"images": self.images, "neighbours": self.neighbours}
+
+    @classmethod
+    def from_dict(cls, data):
+        return make_paths_config(**{key: data[key] for key in (
+            "students", "teachers", "teacher", "dim", "starts", "seed", "init_dim", "images",
+            "neighbours")})
+
+
+def make_paths_config(students, teachers, teacher="orthonormal", dim="inf", starts=200,
+                      seed=0, init_dim=1000, images=24, neighbours=2,
+                      max_students=MAX_PATH_STUDENTS, max_teachers=MAX_TEACHERS,
+                      max_starts=MAX_STARTS, allow_files=True):
+    """Validate raw values into a ``PathsConfig`` (ConfigError with one line otherwise)."""
+    catalog = make_catalog_config(students, teachers, teacher=teacher, dim=dim,
+                                  starts=starts, seed=seed, init_dim=init_dim,
+                                  max_students=min(max_students, MAX_PATH_STUDENTS),
+                                  max_teachers=max_teachers, max_starts=max_starts,
+                                  allow_files=allow_files)
+    return PathsConfig(catalog=catalog, images=parse_int("images", images, 5, MAX_IMAGES),
+                       neighbours=parse_int("neighbours", neighbours, 0, MAX_NEIGHBOURS))

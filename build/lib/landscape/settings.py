@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import time
+from urllib.parse import parse_qs, urlsplit
 from dataclasses import dataclass, replace
 
 from .errors import SettingsError
@@ -103,9 +104,8 @@ def from_env(env=None):
     if token and len(token) < 16:
         raise SettingsError("LANDSCAPE_TOKEN must be at least 16 characters")
     redis_url = env.get("REDIS_URL", "").strip() or None
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
-                            f"got {redis_url!r}")
+    if redis_url:
+        _check_redis(redis_url, env)
     job_seconds = _number(env, "LANDSCAPE_JOB_SECONDS", 300.0, float, 1.0, 86400.0)
     visibility = _number(env, "LANDSCAPE_VISIBILITY_SECONDS", max(900.0, 2 * job_seconds),
                          float, 60.0, 10 * 86400.0)
@@ -126,6 +126,34 @@ def from_env(env=None):
         executor=executor,
         workers=workers,
     )
+
+
+def _redact(url):
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _check_redis(url, env):
+    """REDIS_URL well formed, with a password and a SECRET_KEY (see README, Security).
+
+    Whoever can write to Redis can queue tasks and write cache entries; a password keeps
+    the lab network out, and the shared secret key lets the web server check that a
+    cached result was written by this deployment's web server or workers.
+    """
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, "
+                            f"got {_redact(url)!r}")
+    parts = urlsplit(url)
+    password = parts.password or parse_qs(parts.query).get("password", [""])[0]
+    if not password and env.get("LANDSCAPE_ALLOW_OPEN_REDIS", "").strip() != "1":
+        raise SettingsError("REDIS_URL has no password (redis://:PASSWORD@host:6379/0); an "
+                            "open Redis lets anyone on the network queue tasks and write "
+                            "results. Set LANDSCAPE_ALLOW_OPEN_REDIS=1 to accept that")
+    if not env.get("SECRET_KEY", "").strip():
+        raise SettingsError("SECRET_KEY must be set with REDIS_URL: the web server and every "
+                            "Celery worker sign and check cached results with it")
 
 
 def _executor_settings(env):
@@ -151,12 +179,50 @@ def executor_from_env(name=None, env=None):
     return executors.get("local", workers=workers or None)
 
 
+# Exit status of a process refused to start by its settings (sysexits' EX_CONFIG); a
+# systemd unit with RestartPreventExitStatus=78 does not restart it in a loop.
+EXIT_CONFIG = 78
+
+
+def check_cache_dir(settings):
+    """Create the cache directory if needed; SettingsError unless it is a writable
+    directory (results, job state and the generated secret key live there)."""
+    path = settings.cache_dir
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} is not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} cannot be created "
+                            f"({exc.strerror or exc})") from None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"LANDSCAPE_CACHE_DIR {path!r} is not a writable directory")
+
+
+def prepare(settings):
+    """Everything a serving process needs from its environment, checked once before it
+    serves (gunicorn's master runs this before forking workers): the cache directory
+    when results live in files, and the secret key. Raises SettingsError."""
+    if not settings.redis_url:
+        check_cache_dir(settings)
+    secret_key(settings)
+    return settings
+
+
 def secret_key(settings):
     """The deployment's secret key: ``SECRET_KEY``, or one generated once and kept in
     the cache directory, so that every worker process of this deployment shares it."""
     if settings.secret_key:
         return settings.secret_key
-    os.makedirs(settings.cache_dir, exist_ok=True)
+    check_cache_dir(settings)
+    try:
+        return _generated_key(settings)
+    except OSError as exc:
+        raise SettingsError(f"the secret key in LANDSCAPE_CACHE_DIR {settings.cache_dir!r} "
+                            f"cannot be created or read ({exc.strerror or exc})") from None
+
+
+def _generated_key(settings):
     path = os.path.join(settings.cache_dir, "secret_key")
     if not os.path.exists(path):
         # Write a candidate privately, then publish it with link(), which is atomic and

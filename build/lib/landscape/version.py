@@ -2,4 +2,4 @@
 
 __version__ = "0.2.0"
 # Bump when any result the engine computes may change: it is part of every cache key.
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"

@@ -16,21 +16,30 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
 
 from celery import signals
 
 from .errors import SettingsError
 from .running.tasks import DEFAULT_REDIS_URL, celery_app
-from .settings import from_env
+from .settings import EXIT_CONFIG, from_env
 
 log = logging.getLogger(__name__)
 
+def _refuse(exc):
+    sys.stderr.write(f"landscape: configuration error: {exc}\n")
+    sys.exit(EXIT_CONFIG)
+
+
 try:
     SETTINGS = from_env()
+    if SETTINGS.redis_url is None:
+        # the default Redis is checked like a given one (a password, a shared key)
+        SETTINGS = from_env(dict(os.environ, REDIS_URL=DEFAULT_REDIS_URL))
 except SettingsError as exc:
-    sys.exit(f"landscape: configuration error: {exc}")
-REDIS_URL = SETTINGS.redis_url or DEFAULT_REDIS_URL
+    _refuse(exc)
+REDIS_URL = SETTINGS.redis_url
 app = celery_app(REDIS_URL, SETTINGS.visibility_seconds)
 
 
@@ -41,7 +50,10 @@ def _worker_init(**_):
         return
     from .ui.dashboard import create_app
 
-    create_app(SETTINGS.with_redis(REDIS_URL), serving=False)
+    try:
+        create_app(SETTINGS, serving=False)
+    except SettingsError as exc:
+        _refuse(exc)
 
 
 @signals.worker_process_init.connect

@@ -172,7 +172,8 @@ def flow_gradient(students, teachers):
     Parameters
     ----------
     students : ndarray, shape (B, K, n)
-        No row may be zero.
+        Rows that are exactly zero are dead students: they add nothing to the
+        network and their gradient is returned as zero (they stay dead).
     teachers : ndarray, shape (M, n)
 
     Returns
@@ -182,7 +183,8 @@ def flow_gradient(students, teachers):
     K = students.shape[1]
     teacher_norms = np.sqrt(np.einsum("mn,mn->m", teachers, teachers))
     norms = np.sqrt(np.einsum("bkn,bkn->bk", students, students))
-    units = students / norms[..., None]
+    alive = norms > 0
+    units = students / np.where(alive, norms, 1.0)[..., None]
     cosines = np.concatenate([units @ units.transpose(0, 2, 1),
                               units @ (teachers / teacher_norms[:, None]).T], axis=2)
     idx = np.arange(K)
@@ -191,8 +193,11 @@ def flow_gradient(students, teachers):
     weights = np.pi - np.arccos(cosines)
     sines = np.sqrt(1.0 - cosines * cosines)
     radial = np.einsum("bkl,bl->bk", sines[:, :, :K], norms) - sines[:, :, K:] @ teacher_norms
-    return (radial[..., None] * units + weights[:, :, :K] @ students
-            - weights[:, :, K:] @ teachers) / TWO_PI
+    gradient = (radial[..., None] * units + weights[:, :, :K] @ students
+                - weights[:, :, K:] @ teachers) / TWO_PI
+    if not alive.all():
+        gradient *= alive[..., None]
+    return gradient
 
 
 def _orthogonal_block(radial, student_norms, angles):
@@ -223,15 +228,25 @@ def loss_with_zero_students(students, teachers):
     return max(float(evaluate(alive, teachers, 0).loss[0]), 0.0)
 
 
+def kappa_matrix(gram):
+    """The arc-cosine kernel kappa(a, b) = E[ReLU(a.x) ReLU(b.x)] of all pairs of
+    vectors with Gram matrix ``gram``, shape (..., N, N); zero vectors give zero rows.
+    The diagonal is exactly |a|^2 / 2."""
+    gram = np.asarray(gram, dtype=float)
+    sq = np.maximum(np.diagonal(gram, axis1=-2, axis2=-1), 0.0)
+    norms = np.sqrt(sq)
+    outer = norms[..., :, None] * norms[..., None, :]
+    cosines = np.clip(gram / np.where(outer > 0, outer, 1.0), -1.0, 1.0)
+    diagonal = np.arange(gram.shape[-1])
+    cosines[..., diagonal, diagonal] = 1.0
+    angles = np.arccos(cosines)
+    sines = np.sqrt(np.maximum(1.0 - cosines * cosines, 0.0))
+    return outer * (sines + (np.pi - angles) * cosines) / TWO_PI
+
+
 def teacher_constant(P):
     """``1/2 sum_rs kappa(v_r, v_s)``: the loss at W = 0, from P alone."""
-    P = np.asarray(P, dtype=float)
-    norms = np.sqrt(np.diag(P))
-    cosines = np.clip(P / np.outer(norms, norms), -1.0, 1.0)
-    angles = np.arccos(cosines)
-    np.fill_diagonal(angles, 0.0)
-    kappa = np.outer(norms, norms) * (np.sin(angles) + (np.pi - angles) * cosines) / TWO_PI
-    return 0.5 * kappa.sum()
+    return 0.5 * kappa_matrix(P).sum()
 
 
 def hessian_operator(students, teachers):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import kappa_matrix
+
 SQRT_2PI = np.sqrt(2 * np.pi)
 # Relative jitter on the diagonal: keeps every conditional variance positive
 # when Omega is singular; its effect on S is of the same relative size.
@@ -59,15 +61,6 @@ def _relu_mean(var):
 def _relu_indicator(C, a_diag, b_diag, C_ab):
     """E[Y_a+ 1[Y_b > 0]] for a != b (Stein's lemma)."""
     return np.sqrt(np.maximum(a_diag, 0.0)) / (2 * SQRT_2PI) * (1 + _corr(C_ab, a_diag, b_diag))
-
-
-def _kappa(C):
-    """E[Y_a+ Y_b+] for all pairs, shape (..., N, N)."""
-    d = np.maximum(np.diagonal(C, axis1=-2, axis2=-1), 0.0)
-    s = np.sqrt(d)
-    cos = _corr(C, d[..., :, None], d[..., None, :])
-    theta = np.arccos(cos)
-    return s[..., :, None] * s[..., None, :] * (np.sqrt(1 - cos * cos) + (np.pi - theta) * cos) / (2 * np.pi)
 
 
 def _relu_two_indicators(C, Cl, dl, floor):
@@ -154,7 +147,7 @@ def _rest(omega, signs, excluded):
     """E[R] and E[R^2] for R = sum of s_a Y_a+ over a not excluded, per pair."""
     so = signs * ~excluded                                      # (P, N)
     mean = so @ np.sqrt(np.diag(omega)) / SQRT_2PI
-    square = np.einsum("pa,ab,pb->p", so, _kappa(omega), so)
+    square = np.einsum("pa,ab,pb->p", so, kappa_matrix(omega), so)
     return mean, square
 
 
@@ -217,7 +210,7 @@ def _off_diagonal(omega, signs, k, l, t, w):
     # T_kl = phi_kl E[D^2 | Y_k = Y_l = 0] + 2 phi_k E[H_l D | Y_k = 0]
     #        + 2 phi_l E[H_k D | Y_l = 0] + 2 P(Y_k > 0, Y_l > 0)
     so = signs * ~touched
-    d_sq = np.einsum("pa,ptab,pb->pt", so, _kappa(_condition(Ck, l)), so)
+    d_sq = np.einsum("pa,ptab,pb->pt", so, kappa_matrix(_condition(Ck, l)), so)
     ckl = C[ar, :, k, l]
     phi_kl = 1 / (2 * np.pi * np.sqrt(var[k][:, None] * var[l][:, None] - ckl ** 2))
     e_l = _sum_relu_indicator(Ck, signs, k, l)

@@ -133,8 +133,13 @@ def hessian_spectrum(students, teachers, dim):
     return HessianSpectrum(span_values, span_mult, orth_values, orth_mult, multiplicity)
 
 
-def classify(loss, spectrum):
+def kind_of(loss, index):
     """``global_minimum`` (loss < 1e-10), ``local_minimum`` (index 0) or ``saddle``."""
     if loss < GLOBAL_LOSS:
         return "global_minimum"
-    return "local_minimum" if spectrum.index == 0 else "saddle"
+    return "local_minimum" if index == 0 else "saddle"
+
+
+def classify(loss, spectrum):
+    """The kind of a critical point of this loss and Hessian spectrum (``kind_of``)."""
+    return kind_of(loss, spectrum.index)

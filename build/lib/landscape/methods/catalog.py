@@ -17,6 +17,15 @@ Identification rule (documented in the README):
      is symmetric under it.
   3. An entry's representative is its member of lowest index (a flat manifold
      that contains a minimum is reported as a minimum), then first found.
+  4. Every point at loss < 1e-10 is the one global-minimum entry: for K > M the
+     zero-loss set is connected (split segments end in padded points, and those
+     join every arrangement), and its points differ only along flat directions.
+  5. A padded end (zero students, the living ones at a critical point) whose loss
+     is below 1e-10 joins the global-minimum entry, as the split point that fills
+     each zero slot with half of a living student (the same function, a critical
+     point on the split segment that ends at the padded point). Other padded ends
+     are ``DeadPoint`` entries, merged by the same invariants (zero students
+     dropped) and classified by ``maths.padding.classify_padded``.
 """
 from __future__ import annotations
 
@@ -28,9 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import CatalogConfig, inf_or_int
-from .descent import CONVERGED, DEAD, DescentOptions, descend
+from .descent import CONVERGED, PADDED, DescentOptions, descend
 from ..maths.kernels import evaluate, loss_with_zero_students
-from ..maths.spectrum import HessianSpectrum, classify, hessian_spectrum
+from ..maths.padding import classify_padded
+from ..maths.spectrum import GLOBAL_LOSS, HessianSpectrum, classify, hessian_spectrum
 from ..maths.starts import draw_starts
 from ..maths.teachers import teacher_vectors
 from ..version import ENGINE_VERSION
@@ -56,6 +66,8 @@ class ChunkResult:
     grad_norm : ndarray, shape (C,)
     saddles : list of ndarray (K, n)
         Saddles the chunk's flows passed and escaped from.
+    reasons : list of str or None
+        Why each unconverged start stopped (``DescentResult.reason``).
     """
 
     indices: np.ndarray
@@ -63,6 +75,7 @@ class ChunkResult:
     status: np.ndarray
     grad_norm: np.ndarray
     saddles: list
+    reasons: list = None
 
     def to_json(self):
         return {
@@ -71,6 +84,7 @@ class ChunkResult:
             "status": [str(s) for s in self.status],
             "grad_norm": [float(g) if np.isfinite(g) else None for g in self.grad_norm],
             "saddles": [s.tolist() for s in self.saddles],
+            "reasons": None if self.reasons is None else [str(r) for r in self.reasons],
         }
 
     @classmethod
@@ -81,7 +95,7 @@ class ChunkResult:
                 len(data["indices"]), config.students, config.reduced_dim),
             status=np.array(data["status"], dtype=object),
             grad_norm=np.array([np.inf if g is None else g for g in data["grad_norm"]]),
-            saddles=[np.array(s) for s in data["saddles"]])
+            saddles=[np.array(s) for s in data["saddles"]], reasons=data.get("reasons"))
 
 
 @dataclass
@@ -161,12 +175,14 @@ class FixedPoint:
                    students=np.array(data["students"], dtype=float),
                    Q=np.array(data["Q"], dtype=float), M=np.array(data["M"], dtype=float),
                    embedding_hits=data.get("embedding_hits", 0),
-                   signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
+                   signature=entry_signature(data["loss"], np.array(data["Q"]),
+                                             np.array(data["M"])))
 
 
 @dataclass
 class DeadPoint:
-    """A class of endpoints with dead students (the loss is not differentiable there).
+    """A class of padded ends: zero (dead) students, the living ones at a polished
+    critical point. The loss is not differentiable there.
 
     Attributes
     ----------
@@ -178,6 +194,17 @@ class DeadPoint:
         Over the living students (polished like any critical point).
     Q : ndarray, shape (K, K)
     M : ndarray, shape (K, M)
+    kind : str
+        ``local_minimum``, ``saddle`` or ``flat`` (see ``maths.padding.PaddedClass``).
+    index : int or math.inf
+        Index of the living students' Hessian.
+    padding_min : float
+        min over unit u of g(u), the first-order change of the loss per unit norm
+        of a student added along u (<= 0: it vanishes at the living directions).
+    split_curvature : float
+        Smallest curvature of g on the sphere at the living students' directions.
+    students : ndarray, shape (K, n)
+        Representative, zero rows for the dead students.
     """
 
     loss: float
@@ -188,9 +215,16 @@ class DeadPoint:
     M: np.ndarray
     signature: np.ndarray = field(repr=False, default=None)
     embedding_hits: int = 0
+    kind: str = "flat"
+    index: float = 0
+    padding_min: float = 0.0
+    split_curvature: float = 0.0
+    students: np.ndarray = field(repr=False, default=None)
 
     def to_json(self, starts):
         return {"loss": self.loss, "reason": "dead_student", "dead": self.dead,
+                "kind": self.kind, "index": inf_or_int(self.index),
+                "padding_min": self.padding_min, "split_curvature": self.split_curvature,
                 "hits": self.hits, "fraction": self.hits / starts,
                 "embedding_hits": self.embedding_hits, "grad_norm": self.grad_norm,
                 "Q": self.Q.tolist(), "M": self.M.tolist()}
@@ -201,6 +235,9 @@ class DeadPoint:
                    grad_norm=data["grad_norm"], Q=np.array(data["Q"], dtype=float),
                    M=np.array(data["M"], dtype=float),
                    embedding_hits=data.get("embedding_hits", 0),
+                   kind=data["kind"],
+                   index=math.inf if data["index"] == "inf" else data["index"],
+                   padding_min=data["padding_min"], split_curvature=data["split_curvature"],
                    signature=signature(data["loss"], np.array(data["Q"]), np.array(data["M"])))
 
 
@@ -214,10 +251,15 @@ class Catalog:
     fixed_points : list of FixedPoint
         Sorted by loss.
     dead_points : list of DeadPoint
-        Endpoints with a dead student, sorted by loss.
+        Padded ends above zero loss, sorted by loss.
     unconverged : int
         Starts that did not reach a critical point within the budget.
     seconds : float
+    padded_global : int
+        Random starts that ended at a padded point of zero loss (counted in the
+        global-minimum entry's hits).
+    unconverged_reasons : dict
+        Unconverged random starts by reason (see ``DescentResult.reason``).
     """
 
     config: object
@@ -225,12 +267,14 @@ class Catalog:
     dead_points: list
     unconverged: int
     seconds: float
+    padded_global: int = 0
+    unconverged_reasons: dict = field(default_factory=dict)
 
     @property
     def global_fraction(self):
-        """Share of starts ending at loss < 1e-10 (dead students included)."""
+        """Share of starts ending at loss < 1e-10 (padded ends included: they are
+        counted in the global-minimum entry)."""
         hits = sum(p.hits for p in self.fixed_points if p.kind == "global_minimum")
-        hits += sum(p.hits for p in self.dead_points if p.loss < 1e-10)
         return hits / self.config.starts
 
     def to_json(self):
@@ -241,10 +285,12 @@ class Catalog:
             "engine_version": ENGINE_VERSION,
             "seconds": round(self.seconds, 4),
             "unconverged": self.unconverged,
+            "unconverged_reasons": dict(self.unconverged_reasons),
             "global_fraction": self.global_fraction,
             "fixed_points": [p.to_json(starts) for p in self.fixed_points],
             "nondifferentiable": {
                 "count": sum(p.hits for p in self.dead_points),
+                "in_global_minimum": self.padded_global,
                 "points": [p.to_json(starts) for p in self.dead_points],
             },
         }
@@ -259,7 +305,9 @@ class Catalog:
                    fixed_points=[FixedPoint.from_json(p) for p in data["fixed_points"]],
                    dead_points=[DeadPoint.from_json(p)
                                 for p in data["nondifferentiable"]["points"]],
-                   unconverged=data["unconverged"], seconds=data["seconds"])
+                   unconverged=data["unconverged"], seconds=data["seconds"],
+                   padded_global=data["nondifferentiable"]["in_global_minimum"],
+                   unconverged_reasons=dict(data["unconverged_reasons"]))
 
     def summary(self):
         """A plain-text table of the entries (what the command line prints)."""
@@ -270,7 +318,7 @@ class Catalog:
             + (f" init-dim={c.init_dim}" if c.dim == math.inf else ""),
             f"{len(self.fixed_points)} fixed points, global fraction "
             f"{self.global_fraction:.3f}, unconverged {self.unconverged}, dead-student "
-            f"endpoints {sum(p.hits for p in self.dead_points)}, {self.seconds:.2f} s",
+            f"endpoints {sum(p.hits for p in self.dead_points)}, {round(self.seconds, 4):.2f} s",
             "",
             f"{'#':>3} {'loss':>12} {'kind':<15} {'index':>5} {'flat':>5} {'min eig':>11} "
             f"{'hits':>6} {'share':>7} {'visits':>6}",
@@ -304,20 +352,68 @@ def chunks(starts, workers=1):
     return [range(i, min(i + size, starts)) for i in range(0, starts, size)]
 
 
-def run_chunk(config, indices, options=DescentOptions()):
-    """Descend from the starts with the given indices (deterministic per index)."""
+@dataclass(frozen=True)
+class GivenStarts:
+    """A part of a search made of explicit starting points rather than random
+    starts (the embedded points of the width hierarchy).
+
+    Attributes
+    ----------
+    indices : tuple of int
+        Positions of these starts in the whole search.
+    students : tuple
+        The starts, shape (C, K, n) as nested tuples (hashable, JSON-ready).
+    """
+
+    indices: tuple
+    students: tuple
+
+    @classmethod
+    def of(cls, indices, students):
+        return cls(tuple(int(i) for i in indices),
+                   tuple(map(tuple, np.asarray(students, dtype=float).reshape(
+                       len(indices), -1).tolist())))
+
+    def __len__(self):
+        return len(self.indices)
+
+    def to_json(self):
+        return {"indices": list(self.indices), "students": [list(s) for s in self.students]}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls.of(data["indices"], data["students"])
+
+
+def part_json(part):
+    """A part (a range of random-start indices, or ``GivenStarts``) as JSON."""
+    return part.to_json() if isinstance(part, GivenStarts) else [int(i) for i in part]
+
+
+def part_from_json(data):
+    return GivenStarts.from_json(data) if isinstance(data, dict) else data
+
+
+def run_chunk(config, part, options=DescentOptions()):
+    """Descend from a part of a search: random starts with the given indices
+    (deterministic per index), or ``GivenStarts``."""
     n = config.reduced_dim
     V = teacher_vectors(config.teacher.P, n)
-    indices = np.asarray(list(indices), dtype=int)
-    W0 = draw_starts(config.seed, indices, config.students, config.teachers,
-                     config.start_dim, n)
+    if isinstance(part, GivenStarts):
+        indices = np.array(part.indices, dtype=int)
+        W0 = np.array(part.students, dtype=float).reshape(len(part), config.students, n)
+    else:
+        indices = np.asarray(list(part), dtype=int)
+        W0 = draw_starts(config.seed, indices, config.students, config.teachers,
+                         config.start_dim, n)
     result = descend(W0, V, options)
     students, grad_norm = result.students, result.grad_norm
     # Snap here rather than in ``assemble``: chunks run in parallel, assembling does not.
     for i in np.nonzero(result.status == CONVERGED)[0]:
         students[i], grad_norm[i] = snapped_point(students[i], V, grad_norm[i])
     return ChunkResult(indices=indices, students=students, status=result.status,
-                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles])
+                       grad_norm=grad_norm, saddles=[point for _, point in result.saddles],
+                       reasons=[str(r) for r in result.reason])
 
 
 def run_serially(config, parts, options):
@@ -467,8 +563,27 @@ def identify(fixed_points, W, V):
     """
     loss = max(float(evaluate(W, V, 0).loss[0]), 0.0)  # a mean square; drop round-off
     Q, M = summary(W, V)
-    sig = signature(loss, Q, M)
+    sig = entry_signature(loss, Q, M)
     return loss, Q, M, sig, _find(fixed_points, sig)
+
+
+# Every zero-loss point is the one global-minimum entry (rule 4 of the module doc).
+GLOBAL_SIGNATURE = np.array([-1.0])
+
+
+def entry_signature(loss, Q, M):
+    """The signature of the catalog entry of a critical point of this loss and overlaps."""
+    return GLOBAL_SIGNATURE if loss < GLOBAL_LOSS else signature(loss, Q, M)
+
+
+def unpadded(W):
+    """The padded point W (zero rows dead) with each zero row filled by half of the
+    largest living student: the same function, on the split segment that ends at W."""
+    W = W.copy()
+    for k in np.nonzero(np.einsum("kn,kn->k", W, W) == 0)[0]:
+        largest = int(np.argmax(np.einsum("kn,kn->k", W, W)))
+        W[k] = W[largest] = 0.5 * W[largest]
+    return W
 
 
 class CatalogBuilder:
@@ -485,17 +600,20 @@ class CatalogBuilder:
         self.fixed_points = catalog.fixed_points if catalog else []
         self.dead_points = catalog.dead_points if catalog else []
         self.unconverged = catalog.unconverged if catalog else 0
+        self.padded_global = catalog.padded_global if catalog else 0
+        self.unconverged_reasons = dict(catalog.unconverged_reasons) if catalog else {}
 
-    def add_critical(self, W, grad_norm, counter="hits", snapped=False):
+    def add_critical(self, W, grad_norm, counter="hits", snapped=False, weight=1):
         """Add a polished critical point (``snapped``: already through
-        ``snapped_point``); returns its entry."""
+        ``snapped_point``) ``weight`` times; returns its entry."""
         V = self.V
         if not snapped:
             W, grad_norm = snapped_point(W, V, grad_norm)
         loss, Q, M, sig, entry = identify(self.fixed_points, W, V)
-        if entry is not None and entry.flat == 0:
-            # An isolated critical point: every member has the entry's spectrum.
-            setattr(entry, counter, getattr(entry, counter) + 1)
+        if entry is not None and (entry.flat == 0 or entry.index == 0):
+            # An isolated critical point: every member has the entry's spectrum;
+            # or a minimum: no member can lower its index.
+            setattr(entry, counter, getattr(entry, counter) + weight)
             return entry
         spectrum = hessian_spectrum(W, V, self.config.dim)
         if entry is None:
@@ -507,31 +625,44 @@ class CatalogBuilder:
             entry.spectrum, entry.kind = spectrum, classify(loss, spectrum)
             entry.students, entry.Q, entry.M = W, Q, M
             entry.grad_norm = float(grad_norm)
-        setattr(entry, counter, getattr(entry, counter) + 1)
+        setattr(entry, counter, getattr(entry, counter) + weight)
         return entry
 
-    def add_dead(self, W, grad_norm, counter="hits"):
-        """Add an endpoint with dead students; returns its entry."""
-        loss = loss_with_zero_students(W, self.V)
-        Q, M = summary(W, self.V)
+    def add_padded(self, W, grad_norm, counter="hits", weight=1):
+        """Add a padded end (zero rows dead, the living students polished); returns its
+        entry: the global minimum's at zero loss, else a ``DeadPoint``."""
+        V = self.V
+        loss = loss_with_zero_students(W, V)
+        if loss < GLOBAL_LOSS:
+            if counter == "hits":
+                self.padded_global += weight
+            split = unpadded(W)
+            return self.add_critical(split, evaluate_gradient_norm(split, V), counter,
+                                     weight=weight)
+        Q, M = summary(W, V)
         sig = signature(loss, Q, M)
         entry = _find(self.dead_points, sig)
         if entry is None:
-            dead = int(np.sum(np.linalg.norm(W, axis=1) == 0))
-            entry = DeadPoint(loss=loss, dead=dead, hits=0, grad_norm=float(grad_norm),
-                              Q=Q, M=M, signature=sig)
+            found = classify_padded(W, V, self.config.dim)
+            entry = DeadPoint(loss=loss, dead=found.dead, hits=0, grad_norm=float(grad_norm),
+                              Q=Q, M=M, signature=sig, kind=found.kind, index=found.index,
+                              padding_min=found.padding_min,
+                              split_curvature=found.split_curvature, students=W.copy())
             self.dead_points.append(entry)
-        setattr(entry, counter, getattr(entry, counter) + 1)
+        setattr(entry, counter, getattr(entry, counter) + weight)
         return entry
 
-    def add(self, W, status, grad_norm, counter="hits", snapped=False):
-        """Add any descent endpoint; returns its entry, or None if unconverged."""
+    def add(self, W, status, grad_norm, counter="hits", snapped=False, weight=1, reason=None):
+        """Add any descent endpoint ``weight`` times; returns its entry, or None if
+        unconverged (then counted, with ``reason``, for random starts)."""
         if status == CONVERGED:
-            return self.add_critical(W, grad_norm, counter, snapped)
-        if status == DEAD:
-            return self.add_dead(W, grad_norm, counter)
+            return self.add_critical(W, grad_norm, counter, snapped, weight)
+        if status == PADDED:
+            return self.add_padded(W, grad_norm, counter, weight)
         if counter == "hits":
-            self.unconverged += 1
+            self.unconverged += weight
+            reason = reason or "unknown"
+            self.unconverged_reasons[reason] = self.unconverged_reasons.get(reason, 0) + weight
         return None
 
     def finish(self, seconds=0.0):
@@ -543,19 +674,24 @@ class CatalogBuilder:
         for entry in self.dead_points:
             order = canonical_order(entry.M)
             entry.Q, entry.M = entry.Q[np.ix_(order, order)], entry.M[order]
+            if entry.students is not None:
+                entry.students = entry.students[order]
         self.fixed_points.sort(key=lambda p: (p.loss, -p.hits))
         self.dead_points.sort(key=lambda p: (p.loss, -p.hits))
         return Catalog(config=self.config, fixed_points=self.fixed_points,
                        dead_points=self.dead_points, unconverged=self.unconverged,
-                       seconds=seconds)
+                       seconds=seconds, padded_global=self.padded_global,
+                       unconverged_reasons=self.unconverged_reasons)
 
 
 def assemble(config, results):
     """Classify the endpoints of all chunks and merge equivalent ones."""
     builder = CatalogBuilder(config)
     for result in results:
-        for W, status, g in zip(result.students, result.status, result.grad_norm):
-            builder.add(W, status, g, snapped=True)
+        reasons = result.reasons or [None] * len(result.status)
+        for W, status, g, reason in zip(result.students, result.status, result.grad_norm,
+                                        reasons):
+            builder.add(W, status, g, snapped=True, reason=reason)
         for W in result.saddles:
             builder.add_critical(W, evaluate_gradient_norm(W, builder.V), counter="visits")
     return builder.finish()

@@ -25,6 +25,9 @@ from scipy.optimize import root
 
 from ..config import FamiliesConfig, inf_or_int
 from ..errors import FamilyError
+from ..maths.kernels import evaluate, hessian_operator, kappa_matrix, orthogonal_block
+from ..maths.spectrum import ZERO_TOL, hessian_spectrum, kind_of
+from ..maths.symmetric import invariant_eigenvalues, orbit_labels, representative
 from ..version import ENGINE_VERSION
 
 PARAMETERS = ("q_gd", "q_go", "q_bd", "q_bo", "q_gb",
@@ -166,10 +169,7 @@ def residual(values, K, k1, P_pattern):
 def family_loss(values, K, k1, P_pattern):
     """The loss at a family member, by block sums."""
     model = _model(values, K, k1, P_pattern)
-    norms, cos, theta = _angles(model.omega)
-    sin = np.sqrt(np.maximum(1 - cos ** 2, 0))
-    np.fill_diagonal(sin, 0.0)      # self terms: sqrt(1 - cos^2) would leave ~1e-8
-    kappa = np.outer(norms, norms) * (sin + (np.pi - theta) * cos) / TWO_PI
+    kappa = kappa_matrix(model.omega)
     # Every member of a group looks alike: group size x (sum over all partners).
     first = model.slot == 0
     sizes = np.array([model.sizes[0], model.sizes[0], model.sizes[1], model.sizes[1]])
@@ -371,8 +371,6 @@ def smallest_eigenvalues(W, V, dim, count=4):
     dense for small K and by Lanczos beyond; returns (values, index, method)."""
     from scipy.sparse.linalg import LinearOperator, eigsh
 
-    from ..maths.kernels import hessian_operator, orthogonal_block
-    from ..maths.spectrum import ZERO_TOL, hessian_spectrum
 
     K, n = W.shape
     if K <= DENSE_MAX:
@@ -523,7 +521,6 @@ def structured_spectrum(values, K, k1, P_pattern):
     -------
     (span_min, orthogonal_min, grad_norm) : floats
     """
-    from ..maths.symmetric import invariant_eigenvalues, orbit_labels, representative
 
     st = _Structure(values, K, k1, P_pattern)
     span = invariant_eigenvalues(
@@ -546,8 +543,6 @@ def member(values, K, k1, P, dim):
     """Classify a solved family member by its full Hessian: dense up to DENSE_MAX
     students, through the symmetry of permuting pairs beyond (any K, same cost).
     |grad L| comes from the engine itself up to ENGINE_CHECK_MAX students."""
-    from ..maths.kernels import evaluate
-    from ..maths.spectrum import GLOBAL_LOSS, ZERO_TOL
 
     pattern = teacher_pattern(P)
     loss = max(float(family_loss(values, K, k1, pattern)), 0.0)
@@ -570,11 +565,8 @@ def member(values, K, k1, P, dim):
         if K <= ENGINE_CHECK_MAX:
             W, V = realise_member(values, K, k1, P)
             grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
-    if loss < GLOBAL_LOSS:
-        kind = "global_minimum"
-    else:
-        kind = "local_minimum" if index == 0 else "saddle"
-    return FamilyMember(k1, K, values, loss, kind, float(smallest), index, grad_norm, drift_norm)
+    return FamilyMember(k1, K, values, loss, kind_of(loss, index), float(smallest), index,
+                        grad_norm, drift_norm)
 
 
 def _seed_width(k1):

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..config import FlowConfig
-from ..errors import ComputationLimit
+from ..errors import ComputationLimit, check_deadline
 from ..maths.kernels import evaluate, loss_with_zero_students
 from ..maths.moments import second_moment
 from ..maths.starts import draw_start
@@ -155,6 +155,7 @@ def integrate(Q0, M0, P, lr, times, rtol=1e-6, atol=1e-9):
         evaluations += 1
         if evaluations > MAX_EVALUATIONS:
             raise ComputationLimit(f"the ODE needed more than {MAX_EVALUATIONS} evaluations")
+        check_deadline()
         dQ, dM = drift(*unpack(y), P, lr)
         return np.concatenate([dQ.ravel(), dM.ravel()])
 
@@ -300,6 +301,7 @@ def simulate_sgd(Q0, M0, P, lr, dim, runs, times, seed=0, block=256):
         todo = min(block, steps_at[record] - step)
         X = rng.standard_normal((todo, runs, dim))
         teacher = np.maximum(X @ V.T, 0.0).sum(-1)                # (todo, runs)
+        check_deadline()
         for x, target in zip(X, teacher):
             pre = np.einsum("rkd,rd->rk", W, x)
             error = target - np.maximum(pre, 0.0).sum(-1)          # f* - f
@@ -382,7 +384,7 @@ class FlowResult:
             if result is not None and result.diverged_at is not None:
                 lines.append(f"{name} diverged at t = {result.diverged_at:.4g} "
                              "(learning rate too large for this width)")
-        return "\n".join(lines) + f"\n({self.seconds:.2f} s)\n"
+        return "\n".join(lines) + f"\n({round(self.seconds, 4):.2f} s)\n"
 
 
 def run_flow(config):

@@ -11,21 +11,29 @@ network function:
 
 Each embedded point is nudged along the negative and flat directions of its
 Hessian (both signs) and descended by the same gradient flow + Newton as the
-catalog. What it reaches is added to the K + 1 catalog under ``embedding_hits``
-(kept apart from random-start ``hits``) and linked to where it came from.
+catalog, in chunks through the same executor as the catalogs. What it reaches is
+added to the K + 1 catalog under ``embedding_hits`` (kept apart from random-start
+``hits``) and linked to where it came from.
+
+Embeddings related by a permutation of students (equal invariants: the split of
+any student of W = V, say) drain alike: one of each class is descended and its
+ends are counted once per member. Embeddings of a zero-loss point are zero-loss
+points, members of the global minimum: they are linked to it without descending.
 """
 from __future__ import annotations
 
 import dataclasses
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..config import inf_or_int
-from .catalog import Catalog, CatalogBuilder, find_fixed_points
-from .descent import DescentOptions, descend
+from .catalog import (Catalog, CatalogBuilder, GivenStarts, chunks, find_fixed_points,
+                      run_serially, summary)
+from .descent import DescentOptions
 from ..maths.kernels import evaluate
-from ..maths.spectrum import ZERO_TOL
+from ..maths.spectrum import GLOBAL_LOSS, ZERO_TOL
 from ..maths.teachers import teacher_vectors
 from ..version import ENGINE_VERSION
 
@@ -73,8 +81,8 @@ class Hierarchy:
             "levels": [{"students": level.students,
                         "global_fraction": level.catalog.global_fraction,
                         **{k: v for k, v in level.catalog.to_json().items()
-                           if k in ("config", "unconverged", "fixed_points",
-                                    "nondifferentiable", "seconds")}}
+                           if k in ("config", "unconverged", "unconverged_reasons",
+                                    "fixed_points", "nondifferentiable", "seconds")}}
                        for level in self.levels],
             "links": self.links,
         }
@@ -152,6 +160,55 @@ def _nudged(W, V, rng):
     return points
 
 
+def _invariants(W, V):
+    """Invariants of a point under student and teacher permutations (no merging)."""
+    Q, M = summary(W, V)
+    return np.concatenate([np.linalg.eigvalsh(Q), np.linalg.eigvalsh(M.T @ M),
+                           np.sort(M.ravel()), np.sort(np.diag(Q))])
+
+
+def _distinct(points, V):
+    """Classes of points with equal invariants: [(representative, members)]."""
+    classes = []
+    for relation, W in points:
+        key = _invariants(W, V)
+        for c in classes:
+            if c[0] == relation and np.allclose(c[1], key, rtol=1e-9, atol=1e-12):
+                c[3] += 1
+                break
+        else:
+            classes.append([relation, key, W, 1])
+    return [(relation, W, count) for relation, _, W, count in classes]
+
+
+def descend_given(config, starts, options, executor=None, progress=None):
+    """Descend explicit starts (S, K, n) in chunks through ``executor``.
+
+    Returns
+    -------
+    students : ndarray, shape (S, K, n)
+        Ends, converged ones snapped (as ``catalog.run_chunk`` leaves them).
+    status : ndarray of str, shape (S,)
+    grad_norm : ndarray, shape (S,)
+    """
+    run = executor or run_serially
+    parts = [GivenStarts.of(list(r), starts[r.start:r.stop])
+             for r in chunks(len(starts), getattr(run, "workers", 1))]
+    students = np.zeros(starts.shape)
+    status = np.empty(len(starts), dtype=object)
+    grad_norm = np.zeros(len(starts))
+    done = 0
+    with closing(run(config, parts, options)) as running:
+        for result in running:
+            students[result.indices] = result.students
+            status[result.indices] = result.status
+            grad_norm[result.indices] = result.grad_norm
+            done += len(result.indices)
+            if progress is not None:
+                progress(done, len(starts), "embedded starts")
+    return students, status, grad_norm
+
+
 def build_hierarchy(config, widths, progress=None, options=DescentOptions(), executor=None):
     """Catalogs at each width plus the embedding search between consecutive widths.
 
@@ -165,7 +222,8 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions(), exe
         After every chunk of starts (stage "catalog at width K") and every embedded
         point (stage "embedding search K -> K + 1"); it may raise to stop.
     executor : callable or None
-        Where the catalogs' chunks run (see ``catalog.find_fixed_points``).
+        Where the catalogs' chunks and the embedding search's chunks run (see
+        ``catalog.find_fixed_points``).
 
     Returns
     -------
@@ -183,32 +241,54 @@ def build_hierarchy(config, widths, progress=None, options=DescentOptions(), exe
     for lower, upper in zip(levels, levels[1:]):
         if upper.students != lower.students + 1:
             continue
+        step = f"embedding search {lower.students} -> {upper.students}"
         up_config = upper.catalog.config
         n_low, n_up = lower.catalog.config.reduced_dim, up_config.reduced_dim
         V = teacher_vectors(up_config.teacher.P, n_up)
         builder = CatalogBuilder(up_config, upper.catalog)
         counts = {}
+
+        def reached(i, relation, entry, weight):
+            if entry is not None:
+                counts.setdefault((i, id(entry), relation), [entry, 0])[1] += weight
+
+        starts, origin = [], []          # origin: (point, relation, weight) per start
         for i, point in enumerate(lower.catalog.fixed_points):
             if not (point.index == 0 or point.index == 1):
                 continue
-            if progress:
-                progress(i, len(lower.catalog.fixed_points),
-                         f"embedding search {lower.students} -> {upper.students}")
             W = np.zeros((lower.students, n_up))
             W[:, :n_low] = point.students
-            for relation, embedded in embeddings(W, V, rng):
-                starts = np.stack(_nudged(embedded, V, rng))
-                ends = descend(starts, V, options)
-                for Wend, status, g in zip(ends.students, ends.status, ends.grad_norm):
-                    entry = builder.add(Wend, status, g, counter="embedding_hits")
-                    if entry is not None:
-                        counts.setdefault((i, id(entry), relation), [entry, 0])[1] += 1
+            if point.loss < GLOBAL_LOSS:
+                # The same function: a zero-loss point of width K + 1 (the pad exactly
+                # so with a zero student), the global minimum.
+                for relation, embedded in embeddings(W, V, rng):
+                    if relation == "pad":
+                        embedded = np.vstack([W, np.zeros((1, n_up))])
+                        entry = builder.add_padded(embedded, 0.0, "embedding_hits")
+                    else:
+                        entry = builder.add_critical(embedded, 0.0, "embedding_hits")
+                    reached(i, relation, entry, 1)
+                continue
+            for relation, embedded, weight in _distinct(embeddings(W, V, rng), V):
+                for nudged in _nudged(embedded, V, rng):
+                    starts.append(nudged)
+                    origin.append((i, relation, weight))
+        if progress:
+            progress(0, len(starts), step)
+        if starts:
+            done = (lambda d, total, _: progress(d, total, step)) if progress else None
+            ends = descend_given(up_config, np.stack(starts), options, executor, done)
+            for (i, relation, weight), Wend, status, g in zip(origin, *ends):
+                entry = builder.add(Wend, status, g, counter="embedding_hits",
+                                    snapped=True, weight=weight)
+                reached(i, relation, entry, weight)
         upper.catalog = builder.finish(seconds=upper.catalog.seconds)
         fixed, dead = upper.catalog.fixed_points, upper.catalog.dead_points
         for (i, _, relation), (entry, count) in counts.items():
             to = {"students": upper.students}
-            if entry in dead:
-                to.update(index=dead.index(entry), nondifferentiable=True)
+            if any(entry is e for e in dead):
+                to.update(index=next(j for j, e in enumerate(dead) if e is entry),
+                          nondifferentiable=True)
             else:
                 to["index"] = next(j for j, e in enumerate(fixed) if e is entry)
             links.append({"from": {"students": lower.students, "index": i}, "to": to,

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .catalog import identify, snap_parallel
-from .descent import CONVERGED, DEAD, DescentOptions, descend
+from ..errors import check_deadline
+from .catalog import identify, snap_parallel, unpadded
+from .descent import CONVERGED, PADDED, DescentOptions, descend, living_loss
+from ..maths.spectrum import GLOBAL_LOSS
 from ..maths.kernels import evaluate, flow_gradient
 from ..maths.starts import draw_starts
 from ..maths.teachers import teacher_vectors
@@ -32,8 +34,8 @@ class StartTrajectories:
     M : ndarray of float32, shape (S, T, K, M)
     loss : ndarray of float32, shape (S, T)
     label : ndarray of int, shape (S,)
-        Index into ``catalog.fixed_points`` of where the flow ends; -1 for a dead
-        student, -2 for unconverged or not in the catalog.
+        Index into ``catalog.fixed_points`` of where the flow ends; -1 for a padded
+        end above zero loss, -2 for unconverged or not in the catalog.
     """
 
     t: np.ndarray
@@ -67,6 +69,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
     times = log_times(t_max, points)
 
     def rhs(_, y):
+        check_deadline()
         return -flow_gradient(y.reshape(S, K, n), V).ravel()
 
     solution = solve_ivp(rhs, (0.0, t_max), W0.ravel(), method="RK45", t_eval=times,
@@ -79,10 +82,12 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0):
     ends = descend(W[:, -1], V, DescentOptions())
     labels = np.full(S, UNCONVERGED_LABEL)
     for s, (Wend, status) in enumerate(zip(ends.students, ends.status)):
-        if status == DEAD:
+        if status == PADDED and living_loss(Wend, V) >= GLOBAL_LOSS:
             labels[s] = DEAD_LABEL
-        elif status == CONVERGED:
-            entry = identify(catalog.fixed_points, snap_parallel(Wend, V), V)[-1]
+        elif status in (CONVERGED, PADDED):
+            # A padded end at zero loss is in the global minimum, as its split point.
+            point = unpadded(Wend) if status == PADDED else Wend
+            entry = identify(catalog.fixed_points, snap_parallel(point, V), V)[-1]
             if entry is not None:
                 labels[s] = catalog.fixed_points.index(entry)
     return StartTrajectories(t=times, Q=Q.astype(np.float32), M=M.astype(np.float32),

@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 
 from ..errors import ConfigError, ExecutorUnavailable
-from ..methods.catalog import ChunkResult, run_chunk, run_serially
+from ..methods.catalog import ChunkResult, part_json, run_chunk, run_serially
 
 
 def process_context():
@@ -51,7 +51,10 @@ def processes(workers=None):
     workers = workers or os.cpu_count() or 1
 
     def run(config, parts, options):
-        if workers < 2 or len(parts) < 2:
+        # Decided per run, not when the executor is made: the dashboard makes it in a
+        # Celery worker's main process and runs it in a (daemonic) pool process, which
+        # may not start children.
+        if workers < 2 or len(parts) < 2 or multiprocessing.current_process().daemon:
             yield from serial(config, parts, options)
             return
         pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
@@ -93,7 +96,7 @@ def celery(url=None, timeout=3600.0, seen_workers=None):
                 raise ExecutorUnavailable(
                     f"no Celery worker answers at {where}; start one with "
                     "`celery --app landscape.worker worker` or use --executor local")
-            pending = [app.send_task(CHUNK_TASK, args=[config.to_dict(), list(part)])
+            pending = [app.send_task(CHUNK_TASK, args=[config.to_dict(), part_json(part)])
                        for part in parts]
         except OperationalError as exc:
             raise ExecutorUnavailable(f"cannot reach Redis at {where}: {exc}") from None

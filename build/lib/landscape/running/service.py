@@ -2,9 +2,9 @@
 
 Results are cached under ``landscape:<ENGINE_VERSION>:<kind>:<sha256 of the canonical
 config JSON>``, so an engine upgrade never serves stale results and keys never depend
-on numpy reprs. The cache is anything with ``get(key)`` and ``set(key, value)``
-(flask-caching's ``Cache`` in the app); a failing or corrupt cache read is treated
-as a miss. No web framework is imported here.
+on numpy reprs. The cache is a byte store (``running.store``: files or Redis) holding
+signed JSON; a failing, corrupt, unsigned or misshapen entry is treated as a miss. No
+web framework is imported here.
 """
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ from ..methods.catalog import Catalog, find_fixed_points
 from ..methods.families import families, pattern_matrix, teacher_pattern
 from ..methods.flows import run_flow
 from ..methods.hierarchy import build_hierarchy
+from ..methods.paths import find_connections
 from ..methods.trajectories import catalog_trajectories
 from ..version import ENGINE_VERSION
+from . import store
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +53,110 @@ def time_budget(seconds, progress=None):
     return check
 
 
-def _cached(cache, kind, payload, compute):
-    key = cache_key(kind, payload)
-    if cache is not None:
-        try:
-            value = cache.get(key)
-        except Exception as exc:   # corrupt entry or unreachable backend: recompute
-            log.warning("cache read failed for %s: %s", key, exc)
-            value = None
-        if isinstance(value, dict) and value.get("engine_version") == ENGINE_VERSION:
+# Keys (with the type of their value) every entry of a kind has; an entry without them
+# is a miss, recomputed.
+EXPECTED = {
+    "catalog": {"fixed_points": list, "global_fraction": (int, float)},
+    "trajectories": {"t": list, "Q": list, "M": list, "loss": list, "label": list},
+    "flow": {"t": list, "Q": list, "M": list, "loss": list},
+    "families": {"rows": list},
+    "hierarchy": {"levels": list, "links": list},
+    "paths": {"minima": list, "connections": list, "tree": dict},
+}
+_MAX_LOGGED = 1000
+_logged = set()
+
+
+def _log_once(key, text, *args):
+    """Warn about a key's entry once per process (a bad entry is read on every view)."""
+    if key in _logged:
+        return
+    if len(_logged) < _MAX_LOGGED:
+        _logged.add(key)
+    log.warning(text, key, *args)
+
+
+def _shape_problem(kind, value):
+    if value.get("engine_version") != ENGINE_VERSION:
+        return f"engine version {value.get('engine_version')!r}"
+    for name, types in EXPECTED.get(kind, {}).items():
+        if not isinstance(value.get(name), types):
+            return f"no {name!r} of the expected type"
+    return None
+
+
+def _lookup(cache, kind, key, payload):
+    """The signed, well-formed entry under ``key``, or None (a miss)."""
+    if cache is None:
+        return None
+    try:
+        blob = cache.get(key)
+        if blob is None:
+            return None
+        value = store.decode_entry(store.secret_of(cache), key, payload, blob)
+        problem = _shape_problem(kind, value)
+        if problem is None:
             return value
+        _log_once(key, "cache entry %s has the wrong shape (%s); recomputing", problem)
+    except Exception as exc:   # corrupt entry or unreachable backend: recompute
+        _log_once(key, "cache entry %s unusable (%s: %s); recomputing", type(exc).__name__, exc)
+    return None
+
+
+def _cached(cache, kind, payload, compute):
+    """The result of ``compute()`` for (kind, payload), from ``cache`` when it holds a
+    signed, well-formed entry for exactly this key and config; else computed and stored
+    (or None when ``compute`` is None: only what is cached).
+
+    Entries are JSON signed with the cache's secret (``store.encode_entry``): nothing read
+    from the cache is unpickled, and an entry that is unreadable, unsigned, edited or of
+    the wrong shape is a miss, logged once.
+    """
+    key = cache_key(kind, payload)
+    value = _lookup(cache, kind, key, payload)
+    if value is not None or compute is None:
+        return value
+    secret = store.secret_of(cache) if cache is not None else None
     value = compute()
     value["engine_version"] = ENGINE_VERSION
-    if cache is not None:
-        try:
-            cache.set(key, value)
-        except Exception as exc:
-            log.warning("cache write failed for %s: %s", key, exc)
-    return value
+    if cache is None:
+        return value
+    blob = store.encode_entry(secret, key, payload, value)
+    try:
+        cache.set(key, blob)
+    except Exception as exc:
+        log.warning("cache write failed for %s: %s", key, exc)
+    # what a later hit returns: plain JSON data (lists, not tuples or arrays)
+    return store.decode_entry(secret, key, payload, blob)
+
+
+def check_catalog(catalog_json):
+    """Raise ComputationLimit unless the catalog (``Catalog.to_json()``) is a result to
+    show: at least one fixed point, and finite losses throughout. A catalog without
+    fixed points says nothing about the landscape, only that the search did not get
+    there, so it is reported as such (and never cached)."""
+    points = catalog_json["fixed_points"]
+    dead = catalog_json["nondifferentiable"]["count"]
+    unconverged = catalog_json["unconverged"]
+    losses = [p["loss"] for p in points] + [
+        p["loss"] for p in catalog_json["nondifferentiable"]["points"]]
+    if not all(isinstance(x, (int, float)) and np.isfinite(x) for x in losses):
+        raise ComputationLimit("the search produced non-finite losses; the teacher is "
+                               "outside the range this engine handles")
+    if not points:
+        raise ComputationLimit(
+            f"no start reached a fixed point ({dead} ended with a dead student, "
+            f"{unconverged} did not converge within the flow-time budget); try more "
+            "starts or a better-conditioned teacher")
 
 
 def catalog_result(config, cache=None, progress=None, executor=None):
-    """The catalog as JSON (``Catalog.to_json``), cached."""
+    """The catalog as JSON (``Catalog.to_json``), cached. Raises ComputationLimit when
+    the search found no fixed point (``check_catalog``)."""
     def compute():
-        return find_fixed_points(config, progress=progress, executor=executor).to_json()
+        out = find_fixed_points(config, progress=progress, executor=executor).to_json()
+        check_catalog(out)
+        return out
 
     return _cached(cache, "catalog", config.to_dict(), compute)
 
@@ -114,11 +196,14 @@ def families_result(setup, dim, widths, k1s, cache=None):
     return _cached(cache, "families", payload, compute)
 
 
-def hierarchy_result(config, widths, cache=None, progress=None, executor=None):
-    def compute():
+def hierarchy_result(config, widths, cache=None, progress=None, executor=None,
+                     compute=True):
+    """The hierarchy as JSON, cached; with ``compute=False`` only what is cached (or None)."""
+    def run():
         return build_hierarchy(config, widths, progress=progress, executor=executor).to_json()
 
-    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)}, compute)
+    return _cached(cache, "hierarchy", config.to_dict() | {"widths": sorted(widths)},
+                   run if compute else None)
 
 
 def loss_surface(catalog_json, index, config, directions="soft", other=None, size=41,
@@ -130,3 +215,32 @@ def loss_surface(catalog_json, index, config, directions="soft", other=None, siz
     return surfaces.loss_surface(np.array(points[index]["students"]), config.teacher.P,
                                  directions, target, size, span,
                                  target_label=f"fixed point {other}")
+def paths_result(config, cache=None, progress=None, executor=None):
+    """Connections of a catalog's minima as JSON (``Connectivity.to_json``), cached.
+
+    Parameters
+    ----------
+    config : PathsConfig
+    progress : callable(done, total, stage) or None
+        Told the catalog's progress (read from its cache entry when there is one) and
+        then after each pair of minima.
+    """
+    def compute():
+        began = time.perf_counter()
+        catalog = catalog_result(config.catalog, cache, progress, executor)
+        out = find_connections(config, catalog, progress=progress).to_json()
+        out["seconds"] = round(time.perf_counter() - began, 4)   # catalog included
+        return out
+
+    return _cached(cache, "paths", config.to_dict(), compute)
+
+
+def cached_paths(config, cache):
+    """The connections of ``config`` if they are cached, else None (never computes)."""
+    return _cached(cache, "paths", config.to_dict(), None)
+
+
+def path_plane(result, index, config, size=41, margin=0.25):
+    """``surfaces.path_plane`` of connection ``index`` of a ``paths_result``."""
+    return surfaces.path_plane(result["connections"][index], config.catalog.teacher.P,
+                               size, margin)

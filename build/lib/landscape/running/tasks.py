@@ -1,8 +1,9 @@
 """The Celery task module: a Celery app on Redis with the search-chunk task.
 
 ``landscape.run_chunk`` runs one chunk of a multi-start search. JSON only: a
-canonical config and start indices in, the chunk's end points out, so no code or
-pickles travel through Redis. This module imports no web framework; the worker entry
+canonical config and a part in (a list of random-start indices, or explicit starts
+``{"indices", "students"}`` as the hierarchy's embedding search sends), the chunk's
+end points out, so no code or pickles travel through Redis. This module imports no web framework; the worker entry
 (``landscape.worker``) adds the dashboard's background callbacks.
 """
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 from celery import Celery
 
 from ..config import CatalogConfig
-from ..methods.catalog import run_chunk
+from ..methods.catalog import part_from_json, run_chunk
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CHUNK_TASK = "landscape.run_chunk"
 DEFAULT_VISIBILITY_SECONDS = 900.0
 
 
-def run_chunk_json(task, config_data, indices):
+def run_chunk_json(task, config_data, part):
     """One chunk of starts; its ChunkResult as JSON plus the worker's name."""
-    result = run_chunk(CatalogConfig.from_dict(config_data), indices)
+    result = run_chunk(CatalogConfig.from_dict(config_data), part_from_json(part))
     return result.to_json() | {"worker": task.request.hostname}
 
 

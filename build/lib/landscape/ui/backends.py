@@ -7,12 +7,21 @@ one more is refused with a message instead of queueing without bound.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 import time
 
+import diskcache
 from dash import CeleryManager, DiskcacheManager
 from flask import g, has_request_context
 
+from ..errors import drop_deadline
+from ..running import store
+from ..version import ENGINE_VERSION
+
+log = logging.getLogger(__name__)
 JOBS_KEY = "landscape:jobs"
 REDIS_CACHE_SECONDS = 30 * 24 * 3600
 
@@ -21,18 +30,14 @@ class ServerBusy(RuntimeError):
     """All background-job slots are taken."""
 
 
-def cache_config(settings):
-    """flask-caching configuration. Keys carry the engine version, so entries never go
-    stale; files are kept (up to 2000), Redis entries for 30 days."""
+def result_store(settings, secret):
+    """The result cache: signed JSON entries in Redis (30 days, so that Redis's
+    volatile-lru policy may evict them) or in files (up to 2000). Keys carry the engine
+    version, so entries never go stale. Nothing read back is unpickled."""
     if settings.redis_url:
-        # Entries expire after 30 days: with Redis's volatile-lru policy (compose file)
-        # only such entries are evicted under memory pressure, never the task queue.
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
-                "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 10},
-                "CACHE_DEFAULT_TIMEOUT": REDIS_CACHE_SECONDS}
-    return {"CACHE_TYPE": "FileSystemCache",
-            "CACHE_DIR": os.path.join(settings.cache_dir, "results"),
-            "CACHE_THRESHOLD": 2000, "CACHE_DEFAULT_TIMEOUT": 0}
+        return store.RedisStore(settings.redis_url, secret, seconds=REDIS_CACHE_SECONDS)
+    return store.FileStore(os.path.join(settings.cache_dir, "results"), secret,
+                           threshold=2000)
 
 
 class RecordingCache:
@@ -41,6 +46,7 @@ class RecordingCache:
 
     def __init__(self, cache):
         self.cache = cache
+        self.secret = getattr(cache, "secret", None)
 
     def get(self, key):
         value = None
@@ -53,35 +59,67 @@ class RecordingCache:
                 g.landscape_cache = "hit" if hit else "miss"
 
     def set(self, key, value):
+        # something was computed: a miss, also when the entry read was unusable
+        if has_request_context():
+            g.landscape_cache = "miss"
         return self.cache.set(key, value)
 
 
-class _Bounded:
-    """Mixin for a Dash background-callback manager: at most ``max_jobs`` at once.
+def _engine_version():
+    return ENGINE_VERSION
 
-    The running jobs' handles are kept in the manager's own shared store (diskcache
-    or Redis), so the bound holds across all gunicorn workers.
+
+class _Bounded:
+    """Mixin for a Dash background-callback manager: one job per view, shared by every
+    visitor, and at most ``max_jobs`` jobs at once.
+
+    Dash keys a job by its callback and arguments, so every visitor of one view has the
+    same key; by default the first poll reads and deletes the result, and the other
+    visitors of the view get nothing (issue 16: 60 of 100 browsers got an empty page).
+    Here a result stays readable (``result_seconds`` after its last read), a request
+    for a view whose job is running joins that job instead of starting another, and
+    failures are not kept for later visitors. The running jobs' handles are kept in the
+    manager's own shared store (diskcache or Redis), so this holds across all gunicorn
+    workers.
     """
 
     max_jobs = 4
     max_age = 600.0      # seconds after which a job no longer holds a slot
+    result_seconds = 600.0
+    # Keys carry the engine version: a stored result never outlives an upgrade.
+    sharing = dict(cache_by=[_engine_version], expire=int(result_seconds))
 
     def call_job_fn(self, key, job_fn, args, context):
         now = time.time()
         with self._jobs_lock():
-            # Entries are "job@start time"; old ones are dropped too, because a Celery
-            # result that has expired reads as PENDING forever.
-            running = []
+            # Entries are "job@start time@key"; old ones are dropped too, because a
+            # Celery result that has expired reads as PENDING forever.
+            running, joined = [], None
             for entry in self._load_jobs():
-                job, _, started = entry.rpartition("@")
-                if now - float(started) < self.max_age and self.job_running(job):
+                job, _, rest = entry.partition("@")
+                started, _, job_key = rest.partition("@")
+                try:
+                    age = now - float(started)
+                except ValueError:
+                    continue
+                if age < self.max_age and self.job_running(job):
                     running.append(entry)
+                    if job_key == key:
+                        joined = job
+            if joined is not None:     # this view is being computed: poll that job
+                return joined
             if len(running) >= self.max_jobs:
                 raise ServerBusy(f"the server is busy ({len(running)} jobs running); "
                                  "try again in a minute")
             job = super().call_job_fn(key, job_fn, args, context)
-            self._save_jobs(running + [f"{job}@{now}"])
+            self._save_jobs(running + [f"{job}@{now}@{key}"])
         return job
+
+    def get_result(self, key, job):
+        result = super().get_result(key, job)
+        if isinstance(result, dict) and "background_callback_error" in result:
+            self.clear_cache_entry(key)    # a failure is not kept for the next visitor
+        return result
 
 
 def close_inherited_sockets():
@@ -110,9 +148,81 @@ def close_inherited_sockets():
     os.close(null)
 
 
-class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
+# Held by every operation on the job store and across the fork of a job process. A fork
+# copies SQLite's internal mutexes as they are: if another thread of the web process is
+# inside SQLite at that moment, the child finds them locked for ever and hangs on its
+# first diskcache call (seen: 12 of 40 jobs forked under load). With this lock no
+# thread is inside SQLite when a job process is forked.
+_STORE_LOCK = threading.RLock()
+_STORE_METHODS = ("get", "set", "add", "delete", "touch", "pop", "incr", "__getitem__",
+                  "__setitem__", "__delitem__", "__contains__", "clear", "cull", "expire")
+
+
+def _under_store_lock(method):
+    def locked(self, *args, **kwargs):
+        with _STORE_LOCK:
+            return method(self, *args, **kwargs)
+
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
+    return locked
+
+
+class DataDisk(diskcache.Disk):
+    """Job-store values as JSON (strings and numbers as they are): nothing is pickled,
+    and a pickle found in the store is never loaded (it reads as missing)."""
+
+    MARK = b"landscape-json:"
+
+    def put(self, key):
+        if type(key) is not str:
+            raise TypeError(f"job-store keys are strings, got {type(key).__name__}")
+        return super().put(key)
+
+    def get(self, key, raw):
+        if not raw:
+            raise ValueError("a pickled key in the job store is not loaded")
+        return super().get(key, raw)
+
+    def store(self, value, read, key=diskcache.core.UNKNOWN):
+        if read or type(value) in (str, int, float):
+            return super().store(value, read, key)
+        from plotly.utils import PlotlyJSONEncoder
+
+        data = self.MARK + json.dumps(value, cls=PlotlyJSONEncoder).encode()
+        return super().store(data, False, key)
+
+    def fetch(self, mode, filename, value, read):
+        if mode == diskcache.core.MODE_PICKLE:
+            log.warning("a pickle in the job store was not loaded")
+            return None
+        data = super().fetch(mode, filename, value, read)
+        if isinstance(data, bytes):
+            if not data.startswith(self.MARK):
+                log.warning("unknown bytes in the job store were not loaded")
+                return None
+            return json.loads(data[len(self.MARK):])
+        return data
+
+
+def fork_safe_store(directory):
+    """A diskcache.Cache for the background jobs whose values are JSON (``DataDisk``)
+    and whose operations exclude the fork of a job process (see ``_STORE_LOCK``)."""
+    methods = {name: _under_store_lock(getattr(diskcache.Cache, name))
+               for name in _STORE_METHODS}
+    return type("ForkSafeCache", (diskcache.Cache,), methods)(directory, disk=DataDisk)
+
+
+class _ForkOutsideStore:
+    """Start job processes while no thread of this process is inside the job store."""
+
+    def call_job_fn(self, key, job_fn, args, context):
+        with _STORE_LOCK:
+            return super().call_job_fn(key, job_fn, args, context)
+
+
+class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
     def __init__(self, cache, max_jobs, max_age):
-        super().__init__(cache)
+        super().__init__(cache, **self.sharing)
         self.max_jobs, self.max_age = max_jobs, max_age
 
     def make_job_fn(self, fn, progress, key=None):
@@ -120,6 +230,7 @@ class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
 
         def detached_job(*args, **kwargs):     # runs in the forked job process
             close_inherited_sockets()
+            drop_deadline()                    # the request's budget is not the job's
             return job(*args, **kwargs)
 
         return detached_job
@@ -130,7 +241,8 @@ class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
         return diskcache.Lock(self.handle, JOBS_KEY + ":lock", expire=30)
 
     def _load_jobs(self):
-        return self.handle.get(JOBS_KEY, [])
+        jobs = self.handle.get(JOBS_KEY, [])
+        return [job for job in jobs if isinstance(job, str)] if isinstance(jobs, list) else []
 
     def _save_jobs(self, jobs):
         self.handle.set(JOBS_KEY, list(jobs))
@@ -138,7 +250,7 @@ class BoundedDiskcacheManager(_Bounded, DiskcacheManager):
 
 class BoundedCeleryManager(_Bounded, CeleryManager):
     def __init__(self, celery_app, max_jobs, max_age):
-        super().__init__(celery_app)
+        super().__init__(celery_app, **self.sharing)
         self.max_jobs, self.max_age = max_jobs, max_age
 
     @property
@@ -167,9 +279,7 @@ def background_manager(settings):
 
         return BoundedCeleryManager(celery_app(settings.redis_url, settings.visibility_seconds),
                                     settings.max_jobs, max_age)
-    import diskcache
-
-    store = diskcache.Cache(os.path.join(settings.cache_dir, "jobs"))
+    store = fork_safe_store(os.path.join(settings.cache_dir, "jobs"))
     return BoundedDiskcacheManager(store, settings.max_jobs, max_age)
 
 

@@ -5,7 +5,6 @@ import os
 
 from dash import Dash
 from flask import g
-from flask_caching import Cache
 
 from .. import settings as deployment
 from . import backends, callbacks, guard, layout
@@ -32,11 +31,12 @@ def create_app(settings=None, serving=True):
                background_callback_manager=manager,
                suppress_callback_exceptions=False, on_error=guard.on_callback_error)
     server = app.server
+    # One key per deployment, shared by all workers and Celery workers: Dash signs the
+    # handles of background jobs with it, and the result cache signs its entries.
+    secret = deployment.secret_key(settings)
     if serving:
-        # One key per deployment, shared by all workers: Dash signs the handles of
-        # background jobs with it, and any worker may answer the next poll.
-        server.config["SECRET_KEY"] = deployment.secret_key(settings)
-    cache = backends.RecordingCache(Cache(server, config=backends.cache_config(settings)))
+        server.config["SECRET_KEY"] = secret
+    cache = backends.RecordingCache(backends.result_store(settings, secret))
 
     app.layout = layout.layout()
     callbacks.register(app, cache, manager, job_seconds=settings.job_seconds,

@@ -8,11 +8,15 @@ import hmac
 import logging
 from urllib.parse import urlencode
 
-from flask import Response, abort, redirect, request
+from flask import Response, abort, g, redirect, request
+
+from ..errors import clear_deadline, set_deadline
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 1 << 20
+# Computations inside one callback request stop after this long (README: 60 s).
+REQUEST_SECONDS = 60.0
 # Dash's renderer starts from an inline script and plotly compiles some code at run time.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
@@ -35,15 +39,35 @@ def _matches(given, expected):
         and item.get("property") == spec["property"] for item, spec in zip(given, expected)))
 
 
+# Dash's own requests nest a few levels (figure state, store data); 1000 levels make the
+# JSON parser recurse until it fails.
+MAX_BODY_DEPTH = 64
+
+
 def check_callback_request(callback_map):
-    """400 unless the body is a well-formed request for a callback that exists."""
-    body = request.get_json(silent=True)
+    """400 unless the body is a well-formed request for a server-side callback that
+    exists (a clientside callback has no server function to run)."""
+    from ..maths.teachers import json_depth
+
+    raw = request.get_data(cache=True)            # bounded by MAX_CONTENT_LENGTH
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "expected UTF-8 JSON")
+    if json_depth(text) > MAX_BODY_DEPTH:
+        abort(400, f"JSON nested deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        abort(400, "JSON nested too deeply")
     if not isinstance(body, dict):
         abort(400, "expected a JSON object")
     output = body.get("output")
     if not isinstance(output, str) or output not in callback_map:
         abort(400, "unknown callback output")
     spec = callback_map[output]
+    if spec.get("callback") is None:
+        abort(400, "a clientside callback runs in the browser")
     if not _matches(body.get("inputs"), spec["inputs"]):
         abort(400, "malformed inputs")
     if not _matches(body.get("state", []), spec["state"]):
@@ -110,7 +134,7 @@ def check_access(settings, secret):
     return Response("this server needs an access token: open it with ?token=...\n", 401)
 
 
-def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES):
+def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES, request_seconds=None):
     """Attach the guards to a Dash app's Flask server."""
     from dash.exceptions import DependencyException
 
@@ -127,6 +151,18 @@ def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES):
                 return refused
         if request.method == "POST" and request.path.endswith("/_dash-update-component"):
             check_callback_request(app.callback_map)
+            # what this request computes stops at its budget, inside the loops
+            g.landscape_deadline = set_deadline(
+                REQUEST_SECONDS if request_seconds is None else request_seconds)
+
+    @server.teardown_request
+    def end_deadline(_exc):
+        token = g.pop("landscape_deadline", None)
+        if token is not None:
+            try:
+                clear_deadline(token)
+            except ValueError:       # set in another context: nothing to reset here
+                pass
 
     @server.after_request
     def headers(response):

@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask
-from flask_caching import Cache
-
 from ..running import service
 from ..errors import ConfigError, FamilyError
 from ..methods.families import teacher_pattern
-from ..settings import from_env
-from . import backends, state
+from ..settings import from_env, secret_key
+from . import backends, lectures, state
 
 
 def result_cache(settings):
-    """The dashboard's result cache, outside the dashboard."""
-    return Cache(Flask("landscape-precompute"), config=backends.cache_config(settings))
+    """The dashboard's result cache, outside the dashboard (same store, same key)."""
+    return backends.result_store(settings, secret_key(settings))
 
 
-def views(presets=(), queries=()):
-    """(name, control values) of each view asked for; default: every preset."""
-    if not presets and not queries:
-        presets = list(state.PRESETS)
+def views(presets=(), queries=(), lecture_names=()):
+    """(name, control values) of each view asked for (presets, URL queries, every step of
+    the named lectures); default: every preset but the seed paper's experiment."""
+    if not presets and not queries and not lecture_names:
+        presets = state.LIGHT_PRESETS
     out = []
     for name in presets:
         if name not in state.PRESETS:
@@ -35,6 +33,9 @@ def views(presets=(), queries=()):
         out.append((name, state.DEFAULTS | state.PRESETS[name]))
     for query in queries:
         out.append((query, state.from_query(query)))
+    for name in lecture_names:
+        for index, step in enumerate(lectures.load(name)["steps"]):
+            out.append((f"{name} step {index + 1}", state.from_query(step["view"])))
     return out
 
 
@@ -77,12 +78,12 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     return seconds
 
 
-def run(presets=(), queries=(), executor=None, hierarchy=True, report=None):
+def run(presets=(), queries=(), executor=None, hierarchy=True, report=None, lecture_names=()):
     """Precompute the views into the configured cache; returns a JSON-able summary."""
     settings = from_env()
     cache = result_cache(settings)
     done = []
-    for name, values in views(presets, queries):
+    for name, values in views(presets, queries, lecture_names):
         seconds = precompute_view(values, cache, executor, hierarchy,
                                   report=(lambda text, name=name: report(f"{name}: {text}"))
                                   if report else None)

@@ -29,28 +29,44 @@ CONTROLS = [  # (id = URL parameter = CLI option, label, default)
 CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
 DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
-VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "widths": ""}
+# "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
+VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
+                 "connection": "0", "shares": "linear", "flow-mode": "all"}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 FAMILY_MAX_WIDTH = 25
 FAMILY_K1 = range(0, 5)
 MAX_HIERARCHY_WIDTHS = 5
 TABS = [("fixed-points", "Fixed points"), ("flows-2d", "Flows 2D"), ("flows-3d", "Flows 3D"),
-        ("families", "Families"), ("hierarchy", "Hierarchy"), ("theory", "Theory")]
+        ("families", "Families"), ("hierarchy", "Hierarchy"), ("connections", "Connections"),
+        ("theory", "Theory")]
 
+PAPER_PRESET = "the seed paper's experiment: M = 17, K = 17, 18, 19 (d = ∞)"
+# Each preset sets the controls and opens the tab that makes its point.
 PRESETS = {
     "first spurious minimum (K = M = 6, d = 6)": dict(students="6", teachers="6", dim="6",
-                                                      starts="1000"),
-    "K = M = 8, d = 8": dict(students="8", teachers="8", dim="8", starts="200"),
+                                                      starts="1000", tab="fixed-points"),
+    "K = M = 8, d = 8": dict(students="8", teachers="8", dim="8", starts="200",
+                             tab="fixed-points"),
     "over-parameterised K = M + 1 = 9": dict(students="9", teachers="8", dim="inf",
-                                             starts="200"),
+                                             starts="200", tab="fixed-points"),
     "correlated teacher (rho = 0.3), K = M = 6": dict(students="6", teachers="6",
-                                                      teacher="correlated:0.3", dim="inf"),
-    "d = M: K = M = 8 in d = 8": dict(students="8", teachers="8", dim="8"),
-    "d = ∞: K = M = 8": dict(students="8", teachers="8", dim="inf"),
+                                                      teacher="correlated:0.3", dim="inf",
+                                                      tab="fixed-points"),
+    "flows of every start, K = M = 8, d = ∞": dict(students="8", teachers="8", dim="inf",
+                                                   tab="flows-3d"),
+    "families of spurious minima, K = M = 8": dict(students="8", teachers="8", dim="inf",
+                                                   tab="families"),
+    "width hierarchy K = 8, 9, 10 (d = 8)": dict(students="8", teachers="8", dim="8",
+                                                 tab="hierarchy", widths="8 9 10"),
     "one-pass SGD, lr = 0.5, K = M = 3": dict(students="3", teachers="3", dim="inf", lr="0.5",
-                                             starts="100"),
+                                             starts="100", tab="flows-2d"),
+    PAPER_PRESET: dict(students="17", teachers="17", dim="inf", starts="2000",
+                       tab="hierarchy", widths="17 18 19"),
 }
+# Presets precompute fills when none is named: all but the seed paper's experiment,
+# which takes tens of minutes and is precomputed by name.
+LIGHT_PRESETS = [name for name in PRESETS if name != PAPER_PRESET]
 
 
 def from_query(search):
@@ -70,15 +86,13 @@ def to_query(values):
 
 def catalog_config(values):
     """Validated CatalogConfig from control values (raises ConfigError)."""
+    # Files are refused by the parser itself (allow_files=False), whatever the spelling.
     teacher = str(values.get("teacher", "")).strip()
-    if teacher.lower().startswith("file:"):
-        raise ConfigError("teacher files are for the command line; the dashboard takes "
-                          "orthonormal, correlated:RHO, norms:... or random:SEED")
     return make_catalog_config(
         students=values["students"], teachers=values["teachers"], teacher=teacher,
         dim=values["dim"], starts=values["starts"], seed=values["seed"],
         init_dim=values["init-dim"], max_students=UI_MAX_STUDENTS,
-        max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS)
+        max_teachers=UI_MAX_TEACHERS, max_starts=UI_MAX_STARTS, allow_files=False)
 
 
 def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
@@ -87,15 +101,17 @@ def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
     if float(time) > UI_MAX_TIME:
         raise ConfigError(f"time must be at most {UI_MAX_TIME:g} here")
     return make_flow_config(
-        students=config.students, teachers=config.teachers, teacher=config.teacher.spec,
+        students=config.students, teachers=config.teachers, teacher=config.teacher,
         dim=values["dim"], lr=values["lr"], time=time, points=min(points, UI_MAX_POINTS),
         seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
-        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS)
+        start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS,
+        allow_files=False)
 
 
 def family_widths(config):
-    """Widths K = M of the Families view: 2 up to 25 (and at most d)."""
-    return list(range(2, int(min(FAMILY_MAX_WIDTH, config.dim)) + 1))
+    """Widths K = M of the Families view: 2 up to 25, at d = ∞ whatever the catalog's d
+    (a family at width K needs d ≥ K; d = ∞ is the limit the families are known in)."""
+    return list(range(2, FAMILY_MAX_WIDTH + 1))
 
 
 def hierarchy_widths(text, config):

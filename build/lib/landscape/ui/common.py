@@ -1,0 +1,54 @@
+"""What the tabs share: the context their callbacks run in, and the validated config."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..running import executors, service
+from . import state
+
+# Computations in a web request (not a background job) must end well inside the
+# gunicorn worker timeout.
+REQUEST_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """Where the views' results live and how their jobs run.
+
+    Attributes
+    ----------
+    cache : object
+        The result cache (``get``/``set``).
+    manager : object
+        Dash's background-callback manager (None in unit tests of plain callbacks).
+    job_seconds : float
+        Time budget of one background job.
+    executor : callable
+        Where a job runs its search.
+    """
+
+    cache: object
+    manager: object = None
+    job_seconds: float = 300.0
+    executor: object = executors.serial
+
+    def catalog(self, raw):
+        """The catalog JSON of validated controls ``raw``: normally cached by the
+        catalog job; if the entry is gone (evicted), recomputed here in this process,
+        within the request budget."""
+        return service.catalog_result(state.catalog_config(raw), self.cache,
+                                      executor=executors.serial,
+                                      progress=service.time_budget(REQUEST_SECONDS))
+
+
+def config_from_search(search):
+    """(validated control values with their canonical config, error message)."""
+    values = state.from_query(search)
+    raw = {cid: values[cid] for cid in state.CONTROL_IDS}
+    try:
+        config = state.catalog_config(raw)
+        state.flow_config(raw, time="1")
+    except ConfigError as exc:
+        return None, str(exc)
+    return raw | {"canonical": config.to_dict()}, ""

@@ -1,0 +1,155 @@
+"""Fixed points: basin shares, the catalog table, and the selected point up close."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from dash import Input, Output, State, ctx, dcc, html, no_update
+
+from ... import figures
+from ...running import service
+from .. import state
+from ..common import config_from_search
+from ..components import graph, table
+
+CATALOG_HEAD = ["#", "loss", "kind", "index", "flat", "hits %", "min eigenvalue", "visits"]
+
+
+def layout():
+    return html.Div(id="view-fixed-points", className="view", children=[
+        html.Div(className="row", children=[
+            html.Label("shares on a", htmlFor="shares-scale"),
+            dcc.RadioItems(id="shares-scale", value="linear", inline=True,
+                           options=[{"label": " linear ", "value": "linear"},
+                                    {"label": " log axis", "value": "log"}]),
+        ]),
+        html.Div(className="row", children=[
+            graph("shares", className="half"),
+            html.Div(className="half", children=[
+                html.Div(id="catalog-table"),
+                html.Div(className="downloads", children=[
+                    html.Button("download JSON", id="download-json-button"),
+                    html.Button("download CSV", id="download-csv-button"),
+                    dcc.Download(id="download"),
+                ]),
+            ]),
+        ]),
+        html.Div(className="row", children=[
+            html.Label("fixed point", htmlFor="point"),
+            dcc.Dropdown(id="point", clearable=False, style={"width": "26rem"}),
+            html.Label("directions", htmlFor="surface-directions"),
+            dcc.Dropdown(id="surface-directions", clearable=False, value="soft",
+                         options=[{"label": "two softest eigenvectors", "value": "soft"},
+                                  {"label": "flattest directions", "value": "flat"},
+                                  {"label": "segment to another point", "value": "segment"}],
+                         style={"width": "16rem"}),
+            dcc.Dropdown(id="surface-other", placeholder="other point", style={"width": "10rem"}),
+        ]),
+        html.Div(className="row", children=[
+            graph("heatmap-q", className="third"),
+            graph("heatmap-m", className="third"),
+            graph("spectrum", className="third"),
+        ]),
+        html.Div(className="row", children=[
+            graph("surface", className="half"),
+            graph("contour", className="half"),
+        ]),
+    ])
+
+
+def catalog_rows(catalog):
+    return [[i, f"{p['loss']:.6g}", p["kind"].replace("_", " "), p["index"], p["flat"],
+             f"{100 * p['fraction']:.1f}", f"{p['min_eigenvalue']:.4g}", p["visits"]]
+            for i, p in enumerate(catalog["fixed_points"])]
+
+
+def catalog_csv(catalog):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["index", "loss", "kind", "hessian_index", "flat", "hits", "fraction",
+                     "min_eigenvalue", "visits", "grad_norm"])
+    for i, p in enumerate(catalog["fixed_points"]):
+        writer.writerow([i, p["loss"], p["kind"], p["index"], p["flat"], p["hits"],
+                         p["fraction"], p["min_eigenvalue"], p["visits"], p["grad_norm"]])
+    return out.getvalue()
+
+
+def catalog_json(catalog):
+    """The catalog download: the command line's JSON without the reduced coordinates."""
+    slim = catalog | {"fixed_points": [{k: v for k, v in p.items() if k != "students"}
+                                       for p in catalog["fixed_points"]]}
+    return json.dumps(slim, indent=1)
+
+
+def show_catalog(context, raw, search, scale="linear", lecture=False):
+    """Shares figure, table, and the point pickers' options and value."""
+    if not raw:
+        return (figures.empty_figure("the catalog is being computed (progress above)",
+                                     lecture=lecture), None, [], None, [])
+    if raw != config_from_search(search)[0]:
+        return (no_update,) * 5          # a result for controls that have changed since
+    catalog = context.catalog(raw)
+    options = [{"label": f"#{i}: {p['kind'].replace('_', ' ')}, loss {p['loss']:.4g}",
+                "value": str(i)} for i, p in enumerate(catalog["fixed_points"])]
+    wanted = state.from_query(search)["point"]
+    value = wanted if any(o["value"] == wanted for o in options) else (
+        options[0]["value"] if options else None)
+    return (figures.basin_share_figure(catalog, log=scale == "log", lecture=lecture),
+            table(CATALOG_HEAD, catalog_rows(catalog)), options, value, options)
+
+
+def show_point(context, point, raw, lecture=False):
+    """Q and M heatmaps and the Hessian spectrum of entry ``point``."""
+    if not raw or point is None:
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
+        return empty, empty, empty
+    p = context.catalog(raw)["fixed_points"][int(point)]
+    return (figures.heatmap_figure(p["Q"], "Q = W Wᵀ", "student", "student", lecture=lecture),
+            figures.heatmap_figure(p["M"], "M = W Vᵀ", "teacher", "student", lecture=lecture),
+            figures.spectrum_figure(p, lecture=lecture))
+
+
+def show_surface(context, point, directions, other, raw, lecture=False):
+    """The loss on a plane through entry ``point``, as a surface and a contour plot."""
+    if not raw or point is None:
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
+        return empty, empty
+    surface = service.loss_surface(context.catalog(raw), int(point), state.catalog_config(raw),
+                                   directions, int(other) if other is not None else None)
+    return (figures.surface_figure(surface, lecture=lecture),
+            figures.surface_figure(surface, contour=True, lecture=lecture))
+
+
+def download(context, button, raw):
+    if not raw:
+        return no_update
+    catalog = context.catalog(raw)
+    if button == "download-csv-button":
+        return dcc.send_string(catalog_csv(catalog), "fixed_points.csv")
+    return dcc.send_string(catalog_json(catalog), "fixed_points.json")
+
+
+def register(app, context):
+    app.callback(Output("shares", "figure"), Output("catalog-table", "children"),
+                 Output("point", "options"), Output("point", "value"),
+                 Output("surface-other", "options"),
+                 Input("catalog-ready", "data"), Input("shares-scale", "value"),
+                 Input("lecture", "data"), State("url", "search"))(
+        lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale, lecture))
+    app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
+                 Output("spectrum", "figure"),
+                 Input("point", "value"), Input("lecture", "data"),
+                 State("catalog-ready", "data"))(
+        lambda point, lecture, raw: show_point(context, point, raw, lecture))
+    app.callback(Output("surface", "figure"), Output("contour", "figure"),
+                 Input("point", "value"), Input("surface-directions", "value"),
+                 Input("surface-other", "value"), Input("lecture", "data"),
+                 State("catalog-ready", "data"))(
+        lambda point, directions, other, lecture, raw: show_surface(
+            context, point, directions, other, raw, lecture))
+    app.callback(Output("download", "data"),
+                 Input("download-json-button", "n_clicks"),
+                 Input("download-csv-button", "n_clicks"),
+                 State("catalog-ready", "data"), prevent_initial_call=True)(
+        lambda _, __, raw: download(context, ctx.triggered_id, raw))

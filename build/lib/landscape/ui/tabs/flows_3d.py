@@ -1,0 +1,59 @@
+"""Flows 3D: every start's gradient flow at once, coloured by where it ends."""
+from __future__ import annotations
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from ... import figures
+from ...running import service
+from .. import state
+from ..common import REQUEST_SECONDS
+from ..components import graph
+
+TAB = "flows-3d"
+DEFAULT_AXES = ("mean diag Q", "max M", "loss")
+
+
+def layout():
+    return html.Div(id="view-flows-3d", className="view", children=[
+        html.Div(className="row", children=[
+            item for a, v in zip("xyz", DEFAULT_AXES)
+            for item in (html.Label(f"{a} axis", htmlFor=f"axis-{a}"),
+                         dcc.Dropdown(id=f"axis-{a}", clearable=False, value=v,
+                                      style={"width": "14rem"}))]),
+        dcc.Loading(graph("flows-3d-graph")),
+    ])
+
+
+def axis_options(raw, *current):
+    """The axes' options for these controls, keeping the current choices that remain."""
+    if not raw:
+        return [list(figures.AXES)] * 3 + list(DEFAULT_AXES)
+    config = state.catalog_config(raw)
+    options = figures.axis_options(config.students, config.teachers)
+    values = [c if c in options else d for c, d in zip(current, DEFAULT_AXES)]
+    return [options] * 3 + values
+
+
+def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
+    if tab != TAB:
+        return no_update
+    if not raw:
+        return figures.empty_figure("the catalog is being computed (progress above)",
+                                    lecture=lecture)
+    config = state.catalog_config(raw)
+    # The trajectories start from the cached catalog (the catalog job put it there).
+    traj = service.trajectories_result(config, context.cache,
+                                       progress=service.time_budget(REQUEST_SECONDS))
+    axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
+    return figures.trajectories_figure(traj, context.catalog(raw), axes, lecture=lecture)
+
+
+def register(app, context):
+    app.callback([Output(f"axis-{a}", "options") for a in "xyz"]
+                 + [Output(f"axis-{a}", "value") for a in "xyz"],
+                 Input("config", "data"), [State(f"axis-{a}", "value") for a in "xyz"])(
+        axis_options)
+    app.callback(Output("flows-3d-graph", "figure"),
+                 Input("catalog-ready", "data"), Input("tab", "value"),
+                 [Input(f"axis-{a}", "value") for a in "xyz"], Input("lecture", "data"))(
+        lambda raw, tab, x, y, z, lecture: show_flows_3d(context, raw, tab, x, y, z, lecture))
