@@ -52,6 +52,10 @@ def test_fixed_points_view(view):
     np.testing.assert_allclose(q.data[0].z, catalog["fixed_points"][0]["Q"])
     surface, contour = fixed_points.show_surface(context, "0", "soft", None, ready)
     assert np.shape(surface.data[0].z) == (41, 41)
+    # a point chosen in a larger catalog before the controls changed: a message, no error
+    stale = str(len(catalog["fixed_points"]))
+    assert not fixed_points.show_point(context, stale, ready)[0].data
+    assert not fixed_points.show_surface(context, stale, "soft", None, ready)[0].data
 
 
 def test_downloads_carry_the_catalog(view):

@@ -83,8 +83,9 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         widths_out = current["widths"] if writes_controls else no_update
         views_out = ([current["shares"], current["flow-mode"]] if writes_controls
                      else [no_update, no_update])
-        return (controls_out + [tab_out, widths_out, state.to_query(current), page,
-                                current.get("lecture", "0") != "0"] + views_out)
+        lecture = current.get("lecture", "0") != "0" if writes_controls else no_update
+        return (controls_out + [tab_out, widths_out, state.to_query(current), page, lecture]
+                + views_out)
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 

@@ -104,7 +104,11 @@ def show_point(context, point, raw, lecture=False):
     if not raw or point is None:
         empty = figures.empty_figure("select a fixed point", lecture=lecture)
         return empty, empty, empty
-    p = context.catalog(raw)["fixed_points"][int(point)]
+    points = context.catalog(raw)["fixed_points"]
+    if int(point) >= len(points):        # a choice from the previous catalog
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
+        return empty, empty, empty
+    p = points[int(point)]
     return (figures.heatmap_figure(p["Q"], "Q = W Wᵀ", "student", "student", lecture=lecture),
             figures.heatmap_figure(p["M"], "M = W Vᵀ", "teacher", "student", lecture=lecture),
             figures.spectrum_figure(p, lecture=lecture))
@@ -115,8 +119,14 @@ def show_surface(context, point, directions, other, raw, lecture=False):
     if not raw or point is None:
         empty = figures.empty_figure("select a fixed point", lecture=lecture)
         return empty, empty
-    surface = service.loss_surface(context.catalog(raw), int(point), state.catalog_config(raw),
-                                   directions, int(other) if other is not None else None)
+    catalog = context.catalog(raw)
+    count = len(catalog["fixed_points"])
+    if int(point) >= count:              # a choice from the previous catalog
+        empty = figures.empty_figure("select a fixed point", lecture=lecture)
+        return empty, empty
+    other = int(other) if other is not None and int(other) < count else None
+    surface = service.loss_surface(catalog, int(point), state.catalog_config(raw),
+                                   directions, other)
     return (figures.surface_figure(surface, lecture=lecture),
             figures.surface_figure(surface, contour=True, lecture=lecture))
 
@@ -140,12 +150,12 @@ def register(app, context):
     app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
                  Output("spectrum", "figure"),
                  Input("point", "value"), Input("lecture", "data"),
-                 State("catalog-ready", "data"))(
+                 Input("catalog-ready", "data"))(
         lambda point, lecture, raw: show_point(context, point, raw, lecture))
     app.callback(Output("surface", "figure"), Output("contour", "figure"),
                  Input("point", "value"), Input("surface-directions", "value"),
                  Input("surface-other", "value"), Input("lecture", "data"),
-                 State("catalog-ready", "data"))(
+                 Input("catalog-ready", "data"))(
         lambda point, directions, other, lecture, raw: show_surface(
             context, point, directions, other, raw, lecture))
     app.callback(Output("download", "data"),
