@@ -3,6 +3,7 @@
 Marked `server`: it builds a venv and installs from the package registry (about a
 minute), so it stays out of the fast tier.
 """
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,11 @@ def test_engine_installs_and_runs_with_numpy_and_scipy_only(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)],
+    # Installed from a copy: setuptools builds in the source tree (build/, *.egg-info).
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "cache", "__pycache__", ".pytest_cache"))
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(source)],
                              capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr[-2000:]
     out = subprocess.run([str(python), "-c", CHECK], capture_output=True, text=True,

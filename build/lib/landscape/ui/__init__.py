@@ -1,1 +1,0 @@
-"""Dash layout and callbacks (the only modules that import dash)."""
