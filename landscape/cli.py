@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .config import make_catalog_config, make_hierarchy_config
@@ -334,6 +335,15 @@ def run_paths(args):
 COMMANDS["paths"] = run_paths
 
 
+def check_writable(path):
+    """Refuse an output file that cannot be written before computing what goes in it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigError(f"cannot write {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write {path}: permission denied")
+
+
 def main(argv=None):
     parser = build_parser()
     try:
@@ -341,6 +351,8 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return 2
+        if getattr(args, "output", None):
+            check_writable(args.output)
         text = COMMANDS[args.command](args)
         if getattr(args, "output", None):
             try:

@@ -1,4 +1,6 @@
 """The CLI contract: stable JSON keys, one-line errors with exit status 2."""
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +14,23 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 def run(*args):
     return subprocess.run([sys.executable, "-m", "landscape", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
+
+
+def run_in_process(*args):
+    """`main()` in this interpreter: the same exit status and streams as `run`, without
+    an interpreter start-up per case (the refusals below never start a computation)."""
+    from landscape import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def test_a_refusal_through_the_real_entry_point_is_one_line_and_exit_2():
+    proc = run("fixed-points", "--students", "abc", "--teachers", "3")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("landscape: error:") and len(proc.stderr.splitlines()) == 1
 
 
 def test_json_output_contract(tmp_path):
@@ -72,7 +91,7 @@ def test_infinite_dimension_and_table():
     [],
 ])
 def test_bad_input_exits_2_with_one_line(args):
-    proc = run(*args)
+    proc = run_in_process(*args)
     assert proc.returncode == 2
     if args:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -83,7 +102,8 @@ def test_bad_input_exits_2_with_one_line(args):
 def test_non_psd_teacher_file(tmp_path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"P": [[1, 2], [2, 1]]}))
-    proc = run("fixed-points", "--students", "2", "--teachers", "2", "--teacher", f"file:{path}")
+    proc = run_in_process("fixed-points", "--students", "2", "--teachers", "2",
+                          "--teacher", f"file:{path}")
     assert proc.returncode == 2
     assert "not positive definite" in proc.stderr
 
@@ -132,7 +152,7 @@ def test_flow_bad_input(extra, fragment):
     for key, value in base.items():
         if key not in extra:
             args += [key, value]
-    proc = run(*(args + extra))
+    proc = run_in_process(*(args + extra))
     assert proc.returncode == 2
     assert fragment in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
@@ -146,8 +166,8 @@ def test_flow_bad_input(extra, fragment):
 def test_flow_bad_init_files(tmp_path, content, fragment):
     path = tmp_path / "init.json"
     path.write_text(json.dumps(content))
-    proc = run("flow", "--students", "2", "--teachers", "2", "--lr", "0.5", "--time", "1",
-               "--points", "2", "--init", str(path))
+    proc = run_in_process("flow", "--students", "2", "--teachers", "2", "--lr", "0.5",
+                          "--time", "1", "--points", "2", "--init", str(path))
     assert proc.returncode == 2 and fragment in proc.stderr
 
 
@@ -171,5 +191,5 @@ def test_flow_start_index_selects_the_catalog_start():
     (["precompute", "--view", "?students=50&teachers=3"], "between 1 and 20"),
 ])
 def test_precompute_refuses_bad_views_in_one_line(args, words):
-    out = run(*args)
+    out = run_in_process(*args)
     assert out.returncode == 2 and words in out.stderr and len(out.stderr.splitlines()) == 1
