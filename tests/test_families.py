@@ -118,6 +118,27 @@ def test_wide_members_are_classified():
     assert min(span, orth) < 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("pattern, dim, saddles", [((1.0, 0.0), np.inf, False),
+                                                   ((1.0, 0.3), np.inf, True),
+                                                   ((1.0, 0.0), 16, False)])
+def test_members_over_widths_are_the_members_width_by_width(monkeypatch, pattern, dim, saddles):
+    """One continuation walked for all widths, and the structured spectrum standing in for
+    the dense one where it decides the index, give the members of the dense, width-by-width
+    computation: kinds and indices exactly, saddles beyond DENSE_CHEAP_MAX included."""
+    widths, k1s, cheap = [13, 14, 15, 16], [0, 2, 3], F.DENSE_CHEAP_MAX
+    over = F.families_over_widths(widths, pattern, dim, k1s)
+    monkeypatch.setattr(F, "DENSE_CHEAP_MAX", 10 ** 9)
+    alone = [(K, m) for K in widths for m in F.families(K, F.pattern_matrix(pattern, K), dim,
+                                                         k1s)]
+    assert [(K, m.k1, m.kind, m.index) for K, m in over] == \
+        [(K, m.k1, m.kind, m.index) for K, m in alone]
+    assert any(K > cheap and m.kind == "saddle" for K, m in over) == saddles
+    for (_, a), (_, b) in zip(over, alone):
+        assert a.parameters == b.parameters
+        assert a.min_eigenvalue == pytest.approx(b.min_eigenvalue, abs=1e-9)
+
+
 def test_k1_one_loss_decays_like_one_over_width():
     losses = {K: F.family_loss(F.family_at(K, 1, np.eye(K)), K, 1, PATTERN)
               for K in (250, 500, 1000)}

@@ -301,6 +301,9 @@ def solve(K, k1, P_pattern, guess):
 # matrix-free Hessian, ``smallest_eigenvalues``). The engine's own gradient of the
 # expanded point is checked up to ENGINE_CHECK_MAX students.
 DENSE_MAX = 40
+# Beyond this width the structured spectrum is cheaper than the dense one; a member
+# it shows to be a minimum needs no dense Hessian (its index is 0).
+DENSE_CHEAP_MAX = 14
 ENGINE_CHECK_MAX = 400
 # Guess from which each family is found at the seed width (what the catalog shows
 # at K = 8: good students near their teachers, bad ones anti-aligned).
@@ -540,31 +543,32 @@ def structured_spectrum(values, K, k1, P_pattern):
 
 
 def member(values, K, k1, P, dim):
-    """Classify a solved family member by its full Hessian: dense up to DENSE_MAX
-    students, through the symmetry of permuting pairs beyond (any K, same cost).
-    |grad L| comes from the engine itself up to ENGINE_CHECK_MAX students."""
+    """Classify a solved family member by its full Hessian.
 
+    Up to DENSE_CHEAP_MAX students the dense spectrum is cheapest. Beyond, the symmetry
+    of permuting pairs gives every eigenvalue at a cost that does not depend on K, but
+    not their multiplicities: the index is known from it when it is 0, or infinite (a
+    negative orthogonal eigenvalue at d = inf); otherwise it is counted on the dense
+    spectrum up to DENSE_MAX students and left unknown beyond. |grad L| comes from the
+    engine itself up to ENGINE_CHECK_MAX students.
+    """
     pattern = teacher_pattern(P)
     loss = max(float(family_loss(values, K, k1, pattern)), 0.0)
     drift_norm = float(np.abs(residual(values, K, k1, pattern)).max())
-    if K <= DENSE_MAX:
-        W, V = realise_member(values, K, k1, P)
-        grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
-        _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
-    else:
+    index = None
+    if K > DENSE_CHEAP_MAX:
         span_min, orth_min, grad_norm = structured_spectrum(values, K, k1, pattern)
         smallest = span_min if dim <= K else min(span_min, orth_min)
-        # The structure gives every eigenvalue but not its multiplicity: the index is
-        # known when it is 0, or infinite (a negative orthogonal one for d = inf).
         if smallest >= -ZERO_TOL:
             index = 0
         elif dim == np.inf and orth_min < -ZERO_TOL:
             index = np.inf
-        else:
-            index = None
-        if K <= ENGINE_CHECK_MAX:
-            W, V = realise_member(values, K, k1, P)
-            grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
+    if K <= DENSE_MAX and (K <= DENSE_CHEAP_MAX or index is None):
+        W, V = realise_member(values, K, k1, P)
+        _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
+    if K <= ENGINE_CHECK_MAX:
+        W, V = realise_member(values, K, k1, P)
+        grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
     return FamilyMember(k1, K, values, loss, kind_of(loss, index), float(smallest), index,
                         grad_norm, drift_norm)
 
@@ -602,6 +606,65 @@ def family_at(K, k1, P):
     return values
 
 
+def family_branch(widths, k1, P_pattern):
+    """Parameters of family k1 at each of ``widths``, as ``family_at`` finds them, with
+    the downward continuation from the seed width walked once for all smaller widths.
+
+    Returns
+    -------
+    dict of int to dict
+        Width to parameters, for the widths at which the family is found.
+    """
+    seed = _seed_width(k1)
+    found = {}
+    below = sorted((K for K in widths if k1 < K < seed), reverse=True)
+    if below:
+        values, ok = solve(seed, k1, P_pattern, GUESS)
+        if ok and not (k1 and values.get("m_bd", 0) >= 0):
+            for width in range(seed - 1, below[-1] - 1, -1):
+                values, ok = solve(width, k1, P_pattern, values)
+                if not ok:
+                    break
+                found[width] = values
+    for K in widths:
+        if K >= seed:
+            values = family_at(K, k1, P_pattern)
+            if values is not None:
+                found[K] = values
+    return {K: found[K] for K in widths if K in found}
+
+
+def _check_width(K, P_pattern, dim):
+    p, q = P_pattern
+    if not (p - q > 0 and p + (K - 1) * q > 0):
+        raise FamilyError(f"the teacher overlaps p = {p:g}, p' = {q:g} are not positive "
+                          f"definite at width {K}")
+    if dim != np.inf and dim < K:
+        raise FamilyError(f"dim must be at least K = {K}")
+
+
+def families_over_widths(widths, P_pattern, dim, k1s):
+    """The family members that exist at each width K = M of ``widths``, for a teacher
+    pattern (p, p'); the same members as ``families`` width by width.
+
+    Returns
+    -------
+    list of (int, FamilyMember)
+        (width, member), by width and then k1.
+    """
+    for K in widths:
+        _check_width(K, P_pattern, dim)
+    branches = {k1: family_branch([K for K in widths if k1 < K], k1, P_pattern)
+                for k1 in k1s}
+    out = []
+    for K in widths:
+        P = pattern_matrix(P_pattern, K)
+        for k1 in k1s:
+            if K in branches[k1]:
+                out.append((K, member(branches[k1][K], K, k1, P, dim)))
+    return out
+
+
 def families(K, P, dim, k1s=None):
     """The family members that exist as critical points at width K.
 
@@ -618,11 +681,7 @@ def families(K, P, dim, k1s=None):
     if not isinstance(P, tuple) and np.shape(P)[0] != K:
         raise FamilyError(f"families need as many students as teachers (K = M), "
                           f"got K = {K}, M = {np.shape(P)[0]}")
-    if not (p - q > 0 and p + (K - 1) * q > 0):
-        raise FamilyError(f"the teacher overlaps p = {p:g}, p' = {q:g} are not positive "
-                          f"definite at width {K}")
-    if dim != np.inf and dim < K:
-        raise FamilyError(f"dim must be at least K = {K}")
+    _check_width(K, (p, q), dim)
     out = []
     for k1 in (range(0, K + 1) if k1s is None else k1s):
         values = family_at(K, k1, P)

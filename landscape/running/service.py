@@ -19,7 +19,7 @@ from ..config import inf_or_int
 from ..errors import ComputationLimit
 from ..methods import surfaces
 from ..methods.catalog import Catalog, find_fixed_points
-from ..methods.families import families, pattern_matrix, teacher_pattern
+from ..methods.families import families_over_widths, teacher_pattern
 from ..methods.flows import run_flow
 from ..methods.hierarchy import build_hierarchy
 from ..methods.paths import find_connections
@@ -183,13 +183,8 @@ def flow_result(config, cache=None):
 def families_result(setup, dim, widths, k1s, cache=None):
     """Family members over widths K = M: {"rows": [{"students", k1, loss, kind, ...}]}."""
     def compute():
-        rows = []
-        pattern = teacher_pattern(setup.P)
-        for K in widths:
-            P = pattern_matrix(pattern, K)
-            for m in families(K, P, dim, [k for k in k1s if k < K]):
-                rows.append({"students": K, **m.to_json()})
-        return {"rows": rows}
+        members = families_over_widths(list(widths), teacher_pattern(setup.P), dim, list(k1s))
+        return {"rows": [{"students": K, **m.to_json()} for K, m in members]}
 
     payload = {"teacher": setup.to_json(), "dim": inf_or_int(dim),
                "widths": list(widths), "k1": list(k1s)}
