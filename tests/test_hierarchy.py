@@ -50,6 +50,7 @@ def test_global_minimum_becomes_accessible_past_the_teacher_width(hierarchy8):
                    for p in level9.catalog.fixed_points)
 
 
+@pytest.mark.slow
 def test_embedding_entries_are_critical_points_counted_apart(hierarchy8):
     level9 = hierarchy8.levels[1]
     V = teacher_vectors(np.eye(8), level9.catalog.config.reduced_dim)
@@ -62,6 +63,7 @@ def test_embedding_entries_are_critical_points_counted_apart(hierarchy8):
     assert total == 120            # random-start accounting untouched by the search
 
 
+@pytest.mark.slow
 def test_links_point_at_existing_entries(hierarchy8):
     sizes = {lv.students: lv.catalog for lv in hierarchy8.levels}
     assert hierarchy8.links

@@ -696,13 +696,12 @@ def onset(k1, P_pattern, dim=np.inf):
     Walks the branch down from the seed width (where the family is defined) while
     it exists and stays a minimum. None if it is not a minimum at the seed width.
     """
-    p, q = P_pattern
+    seed = _seed_width(k1)
+    branch = family_branch(range(seed, k1, -1), k1, P_pattern)
     first = None
-    for K in range(_seed_width(k1), k1, -1):
-        P = pattern_matrix((p, q), K)
-        values = family_at(K, k1, P)
-        if values is None or member(values, K, k1, P, dim).kind not in (
-                "local_minimum", "global_minimum"):
+    for K in range(seed, k1, -1):
+        if K not in branch or member(branch[K], K, k1, pattern_matrix(P_pattern, K),
+                                     dim).kind not in ("local_minimum", "global_minimum"):
             break
         first = K
     return first
