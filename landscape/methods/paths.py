@@ -1183,13 +1183,16 @@ def connection_pairs(minima, V, neighbours=2):
     if not minima:
         return []
     lowest = min(minima, key=lambda m: m.loss)
-    pairs, seen = [], set()
+    # The pairs with the lowest minimum first: a later pair whose band runs through its
+    # basin then splits into gaps that are already joined.
+    pairs = [(m.catalog_index, lowest.catalog_index) for m in minima if m is not lowest]
+    seen = {frozenset(p) for p in pairs}
     for m in minima:
         if m is lowest:
             continue
         others = [o for o in minima if o is not m and o is not lowest]
         others.sort(key=lambda o: align(m.students, o.students, V).distance)
-        for o in [lowest] + others[:neighbours]:
+        for o in others[:neighbours]:
             key = frozenset((m.catalog_index, o.catalog_index))
             if key not in seen:
                 seen.add(key)
