@@ -395,8 +395,9 @@ def string_method(energy_gradient, start, end, images=24, options=BandOptions(),
     Each iteration is a descent step ``X -= string_dt * grad E`` on every interior
     image, then a redistribution to equal arc length along a cubic spline through
     the images. Endpoints stay fixed (they are minima). Once the largest force
-    perpendicular to the string is below ``climb_force`` (at once when the string
-    starts from a band, ``initial``), the highest image climbs: its step reverses the
+    perpendicular to the string is below ``climb_force``, or its moves have stopped
+    shrinking for ``patience`` iterations (at once when the string starts from a band,
+    ``initial``), the highest image climbs: its step reverses the
     gradient's part along the string's tangent, and the images are redistributed on
     each side of it separately, so that it converges to the saddle and the two halves
     to the steepest-descent paths down from it. Without the climbing image the top of
@@ -473,10 +474,15 @@ def string_method(energy_gradient, start, end, images=24, options=BandOptions(),
             break
         if change < 0.5 * best[0]:
             best = (change, iteration)
-        elif iteration - best[1] > options.patience and (top is None or refined):
-            # Not settling (e.g. images sliding into a basin between the ends); a
-            # climbing image still on its way to the saddle goes on.
-            break
+        elif iteration - best[1] > options.patience:
+            if top is None and options.climb:
+                # Settled as far as the spacing allows (the redistribution leaves a
+                # perpendicular force of the size of the spline's error): climb.
+                top, best = int(np.argmax(E[1:-1])) + 1, (np.inf, iteration)
+            elif top is None or refined:
+                # Not settling (e.g. images sliding into a basin between the ends); a
+                # climbing image still on its way to the saddle goes on.
+                break
     e, g = forces(X)
     E[1:-1] = e
     tau = tangents[1:-1]
