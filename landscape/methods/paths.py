@@ -459,7 +459,7 @@ def string_method(energy_gradient, start, end, images=24, options=BandOptions(),
                               np.linalg.norm(X[top + 1] - X[top]))
                 e1, g1 = energy_gradient(point.reshape((1,) + shape))
                 if (np.linalg.norm(point - X[top]) < spacing
-                        and np.linalg.norm(g1) < climb_gradient):
+                        and np.linalg.norm(g1) <= climb_gradient):
                     X[top], refined = point, True
                     continue
             step[j] = g[j] - 2 * along[j] * tau[j]
