@@ -8,7 +8,9 @@ directory, with the dashboard's job executor (local processes), in one run:
   * cold: the catalog job, then each tab's view, on an empty cache;
   * cached: each view again (median of 5), as after ``precompute``.
 The Hierarchy tab is timed showing a cached result or its explanation; computing a
-hierarchy is the job of bench_paper.py and the hierarchy rows of RESULTS.md.
+hierarchy is the job of bench_paper.py and the hierarchy rows of RESULTS.md. The
+Connections tab is timed cold as its job (all connections, on the cached catalog) and
+its views, cached as the tab opened again.
 """
 import argparse
 import statistics
@@ -23,7 +25,8 @@ from cachelib import FileSystemCache  # noqa: E402
 from landscape.running import executors  # noqa: E402
 from landscape.ui import callbacks, state  # noqa: E402
 from landscape.ui.common import ViewContext, config_from_search  # noqa: E402
-from landscape.ui.tabs import families, fixed_points, flows_2d, flows_3d, hierarchy  # noqa: E402
+from landscape.ui.tabs import (connections, families, fixed_points, flows_2d, flows_3d,  # noqa: E402
+                               hierarchy)
 
 
 def views(context, raw, search):
@@ -42,7 +45,16 @@ def views(context, raw, search):
         "hierarchy": lambda: hierarchy.show_hierarchy(context, None, raw,
                                                       state.from_query(search)["widths"],
                                                       "hierarchy"),
+        # Cold: the connections job (the button) on a cached catalog, then the tree and
+        # the first connection; cached: the tab opened again (the job finds the result).
+        "connections": lambda: connections_view(context, raw, search),
     }
+
+
+def connections_view(context, raw, search):
+    connections.compute_connections(context, 1, "connections", raw, lambda *a: None)
+    _, _, index = connections.show_tree(context, raw, [], None, search)
+    return connections.show_connection(context, index, raw)
 
 
 def seconds(fn, repeats=1):
@@ -60,7 +72,7 @@ def main():
     args = parser.parse_args()
     print("| preset | catalog job (cold) | " + " | ".join(
         f"{tab} cold / cached" for tab in ("fixed-points", "flows-2d", "flows-3d", "families",
-                                           "hierarchy")) + " |")
+                                           "hierarchy", "connections")) + " |")
     for name in args.preset or state.LIGHT_PRESETS:
         context = ViewContext(cache=FileSystemCache(tempfile.mkdtemp(), threshold=0),
                               executor=executors.get("local"))

@@ -884,7 +884,7 @@ def _tree_layout(tree, minima):
     return x, nodes, list(groups.values())
 
 
-def disconnectivity_figure(result, log=False, floor=1e-7):
+def disconnectivity_figure(result, log=False, floor=1e-7, lecture=False):
     """The disconnectivity tree of a ``paths`` result: minima as leaves at their loss,
     joined where the lowest saddle between their groups lies.
 
@@ -901,7 +901,7 @@ def disconnectivity_figure(result, log=False, floor=1e-7):
     minima = {m["catalog_index"]: m for m in result["minima"]}
     tree = result["tree"]
     if not tree["leaves"]:
-        return empty_figure("no minima")
+        return empty_figure("no minima", lecture=lecture)
     y = (lambda v: max(v, floor)) if log else (lambda v: v)
     x, nodes, roots = _tree_layout(tree, minima)
     fig = go.Figure()
@@ -936,7 +936,8 @@ def disconnectivity_figure(result, log=False, floor=1e-7):
                         for leaf in leaves],
             hovertemplate="minimum #%{customdata[0]}<br>loss %{customdata[1]:.6g}"
                           "<br>share %{customdata[2]:.1f}%<extra></extra>")
-    fig.update_layout(**LAYOUT, title="Disconnectivity tree (minima joined at their lowest saddle)",
+    style(fig, lecture, height=620 if lecture else None)
+    fig.update_layout(title="Disconnectivity tree (minima joined at their lowest saddle)",
                       yaxis_title="loss" + (f" (log, floored at {floor:g})" if log else ""),
                       xaxis=dict(tickmode="array", tickvals=list(x.values()),
                                  ticktext=[f"#{leaf}" for leaf in x], title="minimum"))
@@ -945,7 +946,7 @@ def disconnectivity_figure(result, log=False, floor=1e-7):
     return fig
 
 
-def path_profile_figure(result, index):
+def path_profile_figure(result, index, lecture=False):
     """Loss, student norms and overlaps along connection ``index`` of a ``paths`` result.
 
     Three stacked panels against arc length (in reduced coordinates, from the ``from``
@@ -989,13 +990,16 @@ def path_profile_figure(result, index):
         fig.add_vline(x=path["saddle_arc_length"], line_dash="dot", line_color="#e76f51",
                       row=row, col=1)
     fig.update_xaxes(title_text="arc length along the path (reduced coordinates)", row=3, col=1)
-    fig.update_layout(**LAYOUT, height=760, legend=dict(orientation="h", y=-0.1),
+    for row, title in ((1, "loss"), (2, "norm"), (3, "overlap")):
+        fig.update_yaxes(title_text=title, row=row, col=1)
+    style(fig, lecture, height=900 if lecture else 760)
+    fig.update_layout(legend=dict(orientation="h", y=-0.1),
                       title=f"Path #{connection['from']} → #{connection['to']}: barrier "
                             f"{connection['barrier']:.4g}")
     return fig
 
 
-def path_plane_figure(plane):
+def path_plane_figure(plane, lecture=False):
     """The loss surface on the plane through both minima and the saddle, with the band
     drawn on it (its projection) and the saddle marked. ``plane``: ``service.path_plane``."""
     fig = go.Figure(go.Surface(x=plane["a"], y=plane["b"], z=[list(r) for r in zip(*plane["loss"])],
@@ -1008,8 +1012,8 @@ def path_plane_figure(plane):
     s = plane["saddle"]
     fig.add_scatter3d(x=[s["a"]], y=[s["b"]], z=[s["loss"]], mode="markers",
                       marker=dict(size=7, color="#d62828", symbol="x"), name="saddle")
-    fig.update_layout(**LAYOUT, height=560,
-                      scene=dict(xaxis_title=plane["labels"][0], yaxis_title=plane["labels"][1],
+    style(fig, lecture, height=660 if lecture else 560)
+    fig.update_layout(scene=dict(xaxis_title=plane["labels"][0], yaxis_title=plane["labels"][1],
                                  zaxis_title="loss"),
                       title="Loss on the plane through both minima and the saddle")
     return fig

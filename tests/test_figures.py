@@ -57,7 +57,26 @@ def hierarchy22():
 
 
 @pytest.fixture(scope="module")
-def gallery(spurious, flow66, families, hierarchy22):
+def swap_paths():
+    """K = M = 2, d = inf: the path between the global minimum and its student-swapped
+    copy over their saddle, as a ``paths`` result, and the plane through it."""
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods import paths, surfaces
+
+    V = teacher_vectors(np.eye(2), 4)
+    band, saddle, direction, string_band, dips = paths.path_connection(
+        V, V[[1, 0]], V, math.inf, images=12, string=False)
+    assert saddle.confirmed
+    connection = paths._connection(0, 0, band, saddle, None, [0, 0], V, {0: 0.0})
+    minimum = paths.Minimum(0, 0.0, "global_minimum", 1.0, V, V @ V.T, V @ V.T)
+    result = json.loads(json.dumps({
+        "minima": [minimum.to_json()], "connections": [connection.to_json()],
+        "tree": paths.disconnectivity_tree([minimum], [connection])}))
+    return result, surfaces.path_plane(result["connections"][0], np.eye(2), 7, 0.25)
+
+
+@pytest.fixture(scope="module")
+def gallery(spurious, flow66, families, hierarchy22, swap_paths):
     """name -> factory(lecture) for every figure factory."""
     catalog, traj = spurious
     point = catalog["fixed_points"][-1]
@@ -79,6 +98,11 @@ def gallery(spurious, flow66, families, hierarchy22):
         "flow heatmap": lambda **o: figures.flow_heatmap_figure(flow66, 3, "Q", **o),
         "hierarchy intro": lambda **o: figures.hierarchy_intro_figure(
             [6, 7, 8], 200, "about a minute", **o),
+        "connections tree": lambda **o: figures.disconnectivity_figure(swap_paths[0], **o),
+        "connections tree log": lambda **o: figures.disconnectivity_figure(
+            swap_paths[0], log=True, **o),
+        "connection profile": lambda **o: figures.path_profile_figure(swap_paths[0], 0, **o),
+        "connection plane": lambda **o: figures.path_plane_figure(swap_paths[1], **o),
     }
 
 
@@ -141,7 +165,7 @@ def test_every_axis_is_titled(gallery):
             title = (axis.get("title") or {}).get("text")
             shared = axis.get("matches") or axis.get("showticklabels") is False
             assert title or shared, (name, key)
-        if name in ("flows 3d", "surface"):
+        if name in ("flows 3d", "surface", "connection plane"):
             scene = fig.layout.scene
             for axis in (scene.xaxis, scene.yaxis, scene.zaxis):
                 assert axis.title.text, (name, "scene")

@@ -153,6 +153,11 @@ def test_connections_view_computes_on_the_button_and_shows_the_tree():
     assert tree.data and value == 0 and len(options) >= 1
     profile, plane = connections.show_connection(context, 0, ready)
     assert profile.data and plane.data
+    # Lecture mode (the lecture store) reaches every figure of the tab.
+    big = [connections.show_tree(context, ready, [], None, search, True)[0],
+           *connections.show_connection(context, 0, ready, True)]
+    assert all(f.layout.font.size >= 20 for f in big)
+    assert all(f.layout.font.size < 20 for f in (tree, profile, plane))
     # Opening the tab again finds the cached result without a click.
     again, _ = connections.compute_connections(context, 0, "connections", raw, lambda *a: None)
     assert again == raw

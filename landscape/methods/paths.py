@@ -192,6 +192,7 @@ class BandOptions:
     climb_force: float = 1e-3         # the top image climbs once the band's force is below this
     string_dt: float = 0.5            # the string's descent step (stable below 2 / largest curvature)
     string_tol: float = 1e-10         # the string stops when no image moves further in a step
+    string_refine: float = 1e-4       # climbing image's gradient at which ``refine`` is tried
     string_max_iter: int = 1000
     relax_force: float = 1e-3         # band force before intermediate basins are looked for
     jitter: float = 1e-3              # random offset of the first band (breaks symmetric bands)
@@ -372,55 +373,129 @@ def _reparametrise(X):
     return points, tangents / np.linalg.norm(tangents, axis=1, keepdims=True)
 
 
-def string_method(energy_gradient, start, end, images=24, options=BandOptions(), initial=None):
-    """The simplified string method (E, Ren & Vanden-Eijnden 2007).
+def _equal_arc(X, top):
+    """Images at equal arc length on each side of image ``top`` (kept in place), and the
+    unit tangent of the whole chain at every image: (X, tangents), shapes (N, D)."""
+    if top is None:
+        return _reparametrise(X)
+    left, _ = _reparametrise(X[:top + 1])
+    right, _ = _reparametrise(X[top:])
+    X = np.concatenate([left, right[1:]])
+    spline, length = spline_path(X)
+    steps = np.linalg.norm(np.diff(X, axis=0), axis=1)
+    tangents = spline(np.concatenate([[0.0], np.cumsum(steps)]), 1)
+    norms = np.linalg.norm(tangents, axis=1, keepdims=True)
+    return X, tangents / np.where(norms > 0, norms, 1.0)
+
+
+def string_method(energy_gradient, start, end, images=24, options=BandOptions(), initial=None,
+                  refine=None):
+    """The simplified string method with a climbing image (E, Ren & Vanden-Eijnden 2007).
 
     Each iteration is a descent step ``X -= string_dt * grad E`` on every interior
     image, then a redistribution to equal arc length along a cubic spline through
-    the images; it stops when no image moves by more than ``string_tol`` in an
-    iteration. Endpoints stay fixed (they are minima). The redistribution moves
-    images along a spline, whose interpolation error (order h^4) leaves the
-    converged string slightly off the path of minimum energy: its barrier is biased
-    by an amount that falls quickly with more images (measured on the K = M = 2
-    swap: 1.4e-4 with 12 images). Leaving the gradient's tangential part out of the
-    step removes that bias but makes the string unstable (zig-zags grow).
+    the images. Endpoints stay fixed (they are minima). Once the largest force
+    perpendicular to the string is below ``climb_force``, or its moves have stopped
+    shrinking for ``patience`` iterations (at once when the string starts from a band,
+    ``initial``), the highest image climbs: its step reverses the
+    gradient's part along the string's tangent, and the images are redistributed on
+    each side of it separately, so that it converges to the saddle and the two halves
+    to the steepest-descent paths down from it. Without the climbing image the top of
+    a string is resolved only to its spacing: a saddle close to one end (a shallow
+    spurious minimum) falls between two images and the string slides off it.
+
+    ``refine(point) -> point`` (optional) is the late-stage Newton step of the climbing
+    string (Ren & Vanden-Eijnden 2013): applied to the climbing image once its whole
+    gradient is below ``string_refine``, and kept if it lowers the gradient without
+    leaving the image's neighbourhood, else tried again once the gradient has halved
+    (the climbing dynamics alone converge at the rate
+    of the smallest curvature there, slowly at a shallow saddle).
+
+    The string stops when no image moves by more than ``string_tol`` in an iteration
+    and the climbing image's gradient is below ``force_tol``.
 
     Returns
     -------
     Band
-        ``barrier_energy``: the highest energy on a cubic spline through the images
-        (``spline_maximum``); ``max_force``: the largest perpendicular force left.
+        ``top``: the climbing image; ``barrier_energy``: its energy (the highest energy
+        on a spline through the images when the string never climbed);
+        ``max_force``: the largest perpendicular force left (the climbing image's
+        whole gradient).
     """
     shape = np.shape(start)
     X = (_interpolate(np.asarray(start, float), np.asarray(end, float), images)
          if initial is None else np.asarray(initial, float).reshape(images, -1).copy())
     E = np.empty(images)
     E[[0, -1]] = energy_gradient(X[[0, -1]].reshape((2,) + shape))[0]
-    converged = False
-    X, tangents = _reparametrise(X)
-    for iteration in range(options.string_max_iter):
+    converged, top, refined, best = False, None, False, (np.inf, 0)
+    refine_below = options.string_refine
+
+    def forces(X):
         e, g = energy_gradient(X[1:-1].reshape((images - 2,) + shape))
+        return e, g.reshape(images - 2, -1)
+
+    if initial is not None and options.climb:
+        e, _ = forces(X)
+        top = int(np.argmax(e)) + 1
+    X, tangents = _equal_arc(X, top)
+    for iteration in range(options.string_max_iter):
+        e, g = forces(X)
         E[1:-1] = e
         if not np.all(np.isfinite(e)):
             break
+        tau = tangents[1:-1]
+        along = np.einsum("id,id->i", g, tau)
+        perpendicular = np.linalg.norm(g - along[:, None] * tau, axis=1)
+        if top is None and options.climb and perpendicular.max() < options.climb_force:
+            top = int(np.argmax(e)) + 1
+        step = g.copy()
+        if top is not None:
+            j = top - 1
+            climb_gradient = float(np.linalg.norm(g[j]))
+            if refine is not None and not refined and climb_gradient < refine_below:
+                refine_below = 0.5 * climb_gradient     # a rejected try waits for a halving
+                point = np.asarray(refine(X[top].reshape(shape)), float).ravel()
+                spacing = min(np.linalg.norm(X[top] - X[top - 1]),
+                              np.linalg.norm(X[top + 1] - X[top]))
+                e1, g1 = energy_gradient(point.reshape((1,) + shape))
+                if (np.linalg.norm(point - X[top]) < spacing
+                        and np.linalg.norm(g1) <= climb_gradient):
+                    X[top], refined = point, True
+                    continue
+            step[j] = g[j] - 2 * along[j] * tau[j]
         moved = X.copy()
-        moved[1:-1] -= options.string_dt * g.reshape(images - 2, -1)
-        moved, tangents = _reparametrise(moved)
+        moved[1:-1] -= options.string_dt * step
+        moved, tangents = _equal_arc(moved, top)
         change = float(np.abs(moved - X).max())
         X = moved
-        if change < options.string_tol:
+        if change < options.string_tol and (
+                top is not None and climb_gradient < options.force_tol or not options.climb):
             converged = True
             break
-    e, g = energy_gradient(X[1:-1].reshape((images - 2,) + shape))
+        if change < 0.5 * best[0]:
+            best = (change, iteration)
+        elif iteration - best[1] > options.patience:
+            if top is None and options.climb:
+                # Settled as far as the spacing allows (the redistribution leaves a
+                # perpendicular force of the size of the spline's error): climb.
+                top, best = int(np.argmax(E[1:-1])) + 1, (np.inf, iteration)
+            elif top is None or refined:
+                # Not settling (e.g. images sliding into a basin between the ends); a
+                # climbing image still on its way to the saddle goes on.
+                break
+    e, g = forces(X)
     E[1:-1] = e
-    g = g.reshape(images - 2, -1)
     tau = tangents[1:-1]
-    max_force = float(np.linalg.norm(g - np.einsum("id,id->i", g, tau)[:, None] * tau,
-                                     axis=1).max())
+    residual = np.linalg.norm(g - np.einsum("id,id->i", g, tau)[:, None] * tau, axis=1)
     images_out = X.reshape((images,) + shape)
-    top = int(np.argmax(E[1:-1])) + 1
-    barrier = spline_maximum(energy_gradient, images_out)
-    return Band(images_out, E.copy(), top, barrier, max_force, iteration + 1, converged)
+    if top is not None:
+        residual[top - 1] = np.linalg.norm(g[top - 1])
+        barrier = float(E[top])
+    else:
+        top = int(np.argmax(E[1:-1])) + 1
+        barrier = spline_maximum(energy_gradient, images_out)
+    return Band(images_out, E.copy(), top, barrier, float(residual.max()), iteration + 1,
+                converged)
 
 
 class NaturalSpline:
@@ -982,7 +1057,8 @@ def path_connection(A, B, V, dim, images=24, options=BandOptions(), string=True,
     saddle, direction = confirm_saddle(band.images[band.top], V, dim)
     # The string starts from the band (its own fixed point, reached in a few hundred
     # steps instead of thousands); the tests also run it from the straight line.
-    string_band = (string_method(energy, A, B, images, options, initial=band.images)
+    string_band = (string_method(energy, A, B, images, options, initial=band.images,
+                                 refine=_refine(V))
                    if string and saddle.confirmed and np.linalg.norm(
                        saddle.students - band.images[band.top]) < 1e-3 else None)
     return band, saddle, direction, string_band, []
@@ -1174,7 +1250,12 @@ def _string_of(band, V, images, options, string):
     if not string:
         return None
     return string_method(network_energy(V), band.images[0], band.images[-1], images, options,
-                         initial=band.images)
+                         initial=band.images, refine=_refine(V))
+
+
+def _refine(V):
+    """Newton polishing of a string's climbing image (``polish``)."""
+    return lambda W: polish(W, V)[0]
 
 
 def connection_pairs(minima, V, neighbours=2):
@@ -1183,13 +1264,16 @@ def connection_pairs(minima, V, neighbours=2):
     if not minima:
         return []
     lowest = min(minima, key=lambda m: m.loss)
-    pairs, seen = [], set()
+    # The pairs with the lowest minimum first: a later pair whose band runs through its
+    # basin then splits into gaps that are already joined.
+    pairs = [(m.catalog_index, lowest.catalog_index) for m in minima if m is not lowest]
+    seen = {frozenset(p) for p in pairs}
     for m in minima:
         if m is lowest:
             continue
         others = [o for o in minima if o is not m and o is not lowest]
         others.sort(key=lambda o: align(m.students, o.students, V).distance)
-        for o in [lowest] + others[:neighbours]:
+        for o in others[:neighbours]:
             key = frozenset((m.catalog_index, o.catalog_index))
             if key not in seen:
                 seen.add(key)

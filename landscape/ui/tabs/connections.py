@@ -80,10 +80,10 @@ def _paths(context, raw):
                                 progress=service.time_budget(REQUEST_SECONDS))
 
 
-def show_tree(context, raw, log, current, search):
+def show_tree(context, raw, log, current, search, lecture=False):
     """The disconnectivity tree and the connection picker (its value from the URL)."""
     if not raw:
-        return figures.empty_figure("no connections yet"), [], None
+        return figures.empty_figure("no connections yet", lecture=lecture), [], None
     result = _paths(context, raw)
     options = [{"label": f"#{c['from']} → #{c['to']}: barrier {c['barrier']:.3g}"
                          + ("" if c["confirmed"] else " (unconfirmed)"),
@@ -91,7 +91,8 @@ def show_tree(context, raw, log, current, search):
     wanted = state.from_query(search).get("connection", "0")
     value = int(wanted) if wanted.isdigit() and int(wanted) < len(options) else (
         0 if options else None)
-    return figures.disconnectivity_figure(result, log="log" in (log or [])), options, value
+    return (figures.disconnectivity_figure(result, log="log" in (log or []), lecture=lecture),
+            options, value)
 
 
 def pick_from_tree(context, click, raw):
@@ -108,14 +109,15 @@ def pick_from_tree(context, click, raw):
     return min(touching)[1] if touching else no_update
 
 
-def show_connection(context, index, raw):
+def show_connection(context, index, raw, lecture=False):
     """The path profile and the loss on the plane of connection ``index``."""
     if not raw or index is None:
-        empty = figures.empty_figure("choose a connection")
+        empty = figures.empty_figure("choose a connection", lecture=lecture)
         return empty, empty
     result = _paths(context, raw)
     plane = service.path_plane(result, index, paths_config(raw))
-    return figures.path_profile_figure(result, index), figures.path_plane_figure(plane)
+    return (figures.path_profile_figure(result, index, lecture=lecture),
+            figures.path_plane_figure(plane, lecture=lecture))
 
 
 def register(app, context):
@@ -137,12 +139,14 @@ def register(app, context):
     app.callback(Output("connections-tree", "figure"), Output("connection", "options"),
                  Output("connection", "value"),
                  Input("connections-ready", "data"), Input("connections-log", "value"),
-                 State("connection", "value"), State("url", "search"))(
-        lambda raw, log, current, search: show_tree(context, raw, log, current, search))
+                 Input("lecture", "data"), State("connection", "value"), State("url", "search"))(
+        lambda raw, log, lecture, current, search: show_tree(context, raw, log, current,
+                                                             search, lecture))
     app.callback(Output("connection", "value", allow_duplicate=True),
                  Input("connections-tree", "clickData"), State("connections-ready", "data"),
                  prevent_initial_call=True)(
         lambda click, raw: pick_from_tree(context, click, raw))
     app.callback(Output("connections-profile", "figure"), Output("connections-plane", "figure"),
-                 Input("connection", "value"), State("connections-ready", "data"))(
-        lambda index, raw: show_connection(context, index, raw))
+                 Input("connection", "value"), Input("lecture", "data"),
+                 State("connections-ready", "data"))(
+        lambda index, lecture, raw: show_connection(context, index, raw, lecture))
