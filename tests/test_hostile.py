@@ -616,3 +616,31 @@ def test_the_trajectory_and_flow_loops_check_the_deadline():
             with pytest.raises(ComputationLimit, match="time budget"):
                 compute()
         compute()                 # outside the block: no deadline
+
+
+def test_the_catalog_descent_checks_the_deadline():
+    """Row 3: the catalog's descent checked no deadline, so a catalog computed in a web
+    request ran to its end. Checked inside one descent (a single chunk), not only
+    between chunks, and by the catalog's chunk loop."""
+    import time
+
+    import numpy as np
+
+    from landscape.errors import ComputationLimit, deadline
+    from landscape.maths.starts import draw_starts
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods.catalog import find_fixed_points
+    from landscape.methods.descent import descend
+
+    config = make_catalog_config(3, 3, starts=4)
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    starts = draw_starts(config.seed, np.arange(4), 3, 3, config.start_dim, n)
+    with deadline(0.01):
+        time.sleep(0.02)
+        with pytest.raises(ComputationLimit, match="stopped after the time budget"):
+            descend(starts, V)
+        with pytest.raises(ComputationLimit, match="stopped after the time budget"):
+            find_fixed_points(config)
+    assert descend(starts, V).students.shape == starts.shape     # no deadline: it ends
+
