@@ -644,3 +644,32 @@ def test_the_catalog_descent_checks_the_deadline():
             find_fixed_points(config)
     assert descend(starts, V).students.shape == starts.shape     # no deadline: it ends
 
+
+def test_a_download_of_an_uncomputed_catalog_computes_nothing(monkeypatch):
+    """Row 9: two downloads of an uncomputed K = M = 20, 2000-start catalog computed for
+    172-176 s each in web requests, outside the job cap and budget. A download (and
+    every other plain callback) reads the catalog from the cache only."""
+    import json
+
+    from landscape.methods import catalog as catalog_module
+    from servers import validate_request
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a plain callback ran a catalog search")
+
+    monkeypatch.setattr(service, "find_fixed_points", no_search)
+    monkeypatch.setattr(catalog_module, "run_chunk", no_search)
+    _, client = _callback_client()
+    search = "?students=20&teachers=20&dim=inf&starts=2000&seed=1609"
+    validated = client.post("/_dash-update-component", json=validate_request(search)).get_json()
+    ready = validated["response"]["config"]["data"]
+    for button in ("download-json-button", "download-csv-button"):
+        body = {"output": "download.data", "outputs": {"id": "download", "property": "data"},
+                "inputs": [{"id": "download-json-button", "property": "n_clicks", "value": 1},
+                           {"id": "download-csv-button", "property": "n_clicks", "value": 1}],
+                "state": [{"id": "catalog-ready", "property": "data", "value": ready}],
+                "changedPropIds": [f"{button}.n_clicks"]}
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 200, r.get_data(as_text=True)[:500]
+        text = json.dumps(r.get_json())
+        assert "compute the view first" in text and "content" not in text, text[:500]
