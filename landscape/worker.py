@@ -40,6 +40,40 @@ try:
 except SettingsError as exc:
     _refuse(exc)
 REDIS_URL = SETTINGS.redis_url
+
+
+def closed_channel_raises_connection_error():
+    """Make a kombu Redis channel whose connection is closed raise a connection error,
+    not AttributeError.
+
+    When Redis goes away, Celery closes the lost connection. A busy worker then still
+    holds the channel its running tasks came on: closing it puts their messages back,
+    and acknowledging a task that ends later goes through it too. Both build a Redis
+    client from the connection's parameters, which a closed connection no longer has,
+    and kombu raises AttributeError ("'NoneType' object has no attribute 'hostname'"
+    in ``Channel._connparams``). Celery expects connection errors there (it logs them
+    and reconnects) but not AttributeError: the worker stopped with "Unrecoverable
+    error" whenever Redis restarted during a task (issue 16 row 6; celery 5.7.0, kombu
+    5.7.0). As a connection error the worker reconnects, and the finished task's
+    result is stored; its message is gone with the old connection.
+    """
+    import redis
+    from kombu.transport import redis as kombu_redis
+
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "checks_closed_connection", False):
+        return
+
+    def connparams(self, *args, **kwargs):
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection is closed")
+        return original(self, *args, **kwargs)
+
+    connparams.checks_closed_connection = True
+    kombu_redis.Channel._connparams = connparams
+
+
+closed_channel_raises_connection_error()
 app = celery_app(REDIS_URL, SETTINGS.visibility_seconds)
 
 

@@ -616,3 +616,60 @@ def test_the_trajectory_and_flow_loops_check_the_deadline():
             with pytest.raises(ComputationLimit, match="time budget"):
                 compute()
         compute()                 # outside the block: no deadline
+
+
+def test_the_catalog_descent_checks_the_deadline():
+    """Row 3: the catalog's descent checked no deadline, so a catalog computed in a web
+    request ran to its end. Checked inside one descent (a single chunk), not only
+    between chunks, and by the catalog's chunk loop."""
+    import time
+
+    import numpy as np
+
+    from landscape.errors import ComputationLimit, deadline
+    from landscape.maths.starts import draw_starts
+    from landscape.maths.teachers import teacher_vectors
+    from landscape.methods.catalog import find_fixed_points
+    from landscape.methods.descent import descend
+
+    config = make_catalog_config(3, 3, starts=4)
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    starts = draw_starts(config.seed, np.arange(4), 3, 3, config.start_dim, n)
+    with deadline(0.01):
+        time.sleep(0.02)
+        with pytest.raises(ComputationLimit, match="stopped after the time budget"):
+            descend(starts, V)
+        with pytest.raises(ComputationLimit, match="stopped after the time budget"):
+            find_fixed_points(config)
+    assert descend(starts, V).students.shape == starts.shape     # no deadline: it ends
+
+
+def test_a_download_of_an_uncomputed_catalog_computes_nothing(monkeypatch):
+    """Row 9: two downloads of an uncomputed K = M = 20, 2000-start catalog computed for
+    172-176 s each in web requests, outside the job cap and budget. A download (and
+    every other plain callback) reads the catalog from the cache only."""
+    import json
+
+    from landscape.methods import catalog as catalog_module
+    from servers import validate_request
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a plain callback ran a catalog search")
+
+    monkeypatch.setattr(service, "find_fixed_points", no_search)
+    monkeypatch.setattr(catalog_module, "run_chunk", no_search)
+    _, client = _callback_client()
+    search = "?students=20&teachers=20&dim=inf&starts=2000&seed=1609"
+    validated = client.post("/_dash-update-component", json=validate_request(search)).get_json()
+    ready = validated["response"]["config"]["data"]
+    for button in ("download-json-button", "download-csv-button"):
+        body = {"output": "download.data", "outputs": {"id": "download", "property": "data"},
+                "inputs": [{"id": "download-json-button", "property": "n_clicks", "value": 1},
+                           {"id": "download-csv-button", "property": "n_clicks", "value": 1}],
+                "state": [{"id": "catalog-ready", "property": "data", "value": ready}],
+                "changedPropIds": [f"{button}.n_clicks"]}
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 200, r.get_data(as_text=True)[:500]
+        text = json.dumps(r.get_json())
+        assert "compute the view first" in text and "content" not in text, text[:500]

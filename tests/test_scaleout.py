@@ -225,3 +225,61 @@ def test_the_app_starts_without_redis_and_recovers_when_it_comes(tmp_path):
         stop(web)
         if redis is not None:
             stop(redis)
+
+
+def test_a_worker_survives_a_redis_restart_during_its_task(tmp_path):
+    """Issue 16 row 6: a busy worker (prefork, two pool processes, as the compose file
+    runs it on two cores) stopped with "Unrecoverable error: AttributeError: 'NoneType'
+    object has no attribute 'hostname'" when redis-server restarted during its task:
+    first when Celery closed the lost connection, then when the task ended and was
+    acknowledged on it. Here the worker lives on and the task's result reaches the
+    restarted Redis."""
+    from celery import Celery
+
+    from landscape.running.tasks import CHUNK_TASK
+    redis = start_redis(tmp_path)
+    workers = start_workers(redis.url, ["busy"], tmp_path, pool="prefork", concurrency=2)
+    try:
+        config = make_catalog_config(12, 12, dim=12, starts=300, seed=4)
+        client = Celery(broker=redis.url, backend=redis.url)
+        task = client.send_task(CHUNK_TASK, args=[config.to_dict(), list(range(300))])
+        wait_for(None, lambda _: "landscape.run_chunk" in workers[0].log.read_text(),
+                 timeout=60)                     # received: the worker is busy with it
+        time.sleep(2)
+        stop(redis)
+        time.sleep(3)
+        redis = start_redis(tmp_path, port=redis.port)
+        result = task.get(timeout=600)           # stored in the restarted Redis
+        assert len(result["indices"]) == 300
+        time.sleep(2)                            # the acknowledgement after the result
+        assert workers[0].poll() is None, workers[0].log.read_text()[-3000:]
+        assert "Unrecoverable error" not in workers[0].log.read_text()
+        # and it still takes tasks
+        again = client.send_task(CHUNK_TASK, args=[config.to_dict(), [0, 1]])
+        assert again.get(timeout=300)["indices"] == [0, 1]
+    finally:
+        stop(*workers)
+        stop(redis)
+
+
+def test_a_busy_worker_survives_a_redis_restart(stack, browser):
+    # issue 16 row 6: a worker busy with a dashboard job died when redis-server restarted
+    # ("Unrecoverable error: AttributeError ... hostname"); the idle one reconnected
+    web = stack["web"]
+    browser.get(web.url + "/?students=10&teachers=10&dim=inf&starts=400&seed=43")
+    progress = lambda d: float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
+    wait_for(browser, lambda d: progress(d) > 0, timeout=120)        # a worker is busy
+    busy = [w for w in stack["workers"] if psutil.Process(w.pid).children()]
+    redis = stack["redis"]
+    stop(redis)
+    time.sleep(3)
+    stack["redis"] = start_redis(stack["workdir"], port=redis.port)
+    # the page ends with the result or a clear message, never polling for ever
+    wait_for(browser, lambda d: any(words in text_of(d, "summary") for words in (
+        "fixed point", "cannot be reached", "ended without a result")), timeout=300)
+    for worker in stack["workers"]:
+        assert worker.poll() is None, worker.log.read_text()[-3000:]
+    assert "Unrecoverable error" not in worker_log(stack)
+    # and the workers still take jobs: a new view is computed
+    browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=44")
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=180)

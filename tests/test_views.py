@@ -161,3 +161,26 @@ def test_connections_view_computes_on_the_button_and_shows_the_tree():
     # Opening the tab again finds the cached result without a click.
     again, _ = connections.compute_connections(context, 0, "connections", raw, lambda *a: None)
     assert again == raw
+
+
+def test_plain_callbacks_read_results_and_never_compute_them(monkeypatch):
+    """Issue 16 row 9: a download (or another plain callback) of an uncomputed catalog
+    ran the search in the web request, outside the job cap and budget."""
+    from landscape.errors import ComputationLimit
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a plain callback ran a search")
+
+    monkeypatch.setattr(service, "find_fixed_points", no_search)
+    monkeypatch.setattr(service, "find_connections", no_search)
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search(SEARCH)
+    for view in (lambda: fixed_points.download(context, "download-json-button", raw),
+                 lambda: fixed_points.show_catalog(context, raw, SEARCH),
+                 lambda: fixed_points.show_point(context, "0", raw),
+                 lambda: flows_3d.show_flows_3d(context, raw, "flows-3d", None, None, None)):
+        with pytest.raises(ComputationLimit, match="compute the view first"):
+            view()
+    with pytest.raises(ComputationLimit, match="press the button"):
+        connections.show_tree(context, raw, [], None, SEARCH)
+    assert not context.cache

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import CatalogConfig, inf_or_int
+from ..errors import check_deadline
 from .descent import CONVERGED, PADDED, DescentOptions, descend
 from ..maths.kernels import evaluate, loss_with_zero_students
 from ..maths.padding import classify_padded
@@ -452,6 +453,7 @@ def find_fixed_points(config, progress=None, options=DescentOptions(), executor=
             done += len(result.indices)
             if progress is not None:
                 progress(done, config.starts, "starts")
+            check_deadline()        # chunks in other processes do not see the deadline
     # Assemble in start order, so the catalog does not depend on where chunks ran.
     results.sort(key=lambda r: int(r.indices[0]) if len(r.indices) else 0)
     catalog = assemble(config, results)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..errors import check_deadline
 from ..maths.kernels import evaluate, flow_gradient
 from ..maths.spectrum import GLOBAL_LOSS
 
@@ -139,6 +140,8 @@ def flow(W, V, options, scale, stop_gradient, max_time):
             steps = np.concatenate([steps, np.zeros(new.size, dtype=int)])
         if not active.size:
             break
+        # a request's deadline (none in a job or a pool process) is met within one step
+        check_deadline()
         steps += 1
         hh = h[:, None, None]
         k2 = -flow_gradient(y + _A21 * hh * k1, V)
@@ -237,6 +240,7 @@ def _newton_batch(W, V, options, scale):
     for _ in range(options.max_newton + 1):
         if not active.size:
             break
+        check_deadline()
         g = evaluate(W[active], V, 1).gradient.reshape(active.size, K * n)
         grad_norm[active] = np.linalg.norm(g, axis=1)
         done = grad_norm[active] < options.gradient_tol
@@ -526,6 +530,7 @@ def descend(starts, V, options=DescentOptions(), progress=None):
     pending = np.arange(S)
     finished = 0
     while pending.size:
+        check_deadline()
         budget = options.max_time - time[pending]
         W_flow, t, flow_status = flow(W[pending], V, options, scale, switch[pending], budget)
         W[pending] = W_flow

@@ -161,13 +161,21 @@ def catalog_result(config, cache=None, progress=None, executor=None):
     return _cached(cache, "catalog", config.to_dict(), compute)
 
 
-def trajectories_result(config, cache=None, points=60, progress=None, executor=None):
+def cached_catalog(config, cache):
+    """The catalog of ``config`` if it is cached, else None (never computes)."""
+    return _cached(cache, "catalog", config.to_dict(), None)
+
+
+def trajectories_result(config, cache=None, points=60, progress=None, executor=None,
+                        catalog=None):
     """Flows from every catalog start (float32 data as lists), labelled by endpoint.
 
-    The catalog is read back from the cache (computed first if it is not there)."""
+    ``catalog``: the catalog JSON of ``config``; by default read back from the cache
+    (computed first if it is not there)."""
     def compute():
-        catalog = Catalog.from_json(catalog_result(config, cache, progress, executor))
-        return catalog_trajectories(catalog, points=points).to_json()
+        found = catalog if catalog is not None else catalog_result(config, cache, progress,
+                                                                   executor)
+        return catalog_trajectories(Catalog.from_json(found), points=points).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
 

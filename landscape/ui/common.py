@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ComputationLimit, ConfigError
 from ..running import executors, service
 from . import state
 
 # Computations in a web request (not a background job) must end well inside the
 # gunicorn worker timeout.
 REQUEST_SECONDS = 60.0
+NOT_COMPUTED = ("this view's catalog is not in the result cache (not computed yet, or "
+                "evicted): compute the view first (reload the page to run its job)")
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,14 @@ class ViewContext:
     executor: object = executors.serial
 
     def catalog(self, raw):
-        """The catalog JSON of validated controls ``raw``: normally cached by the
-        catalog job; if the entry is gone (evicted), recomputed here in this process,
-        within the request budget."""
-        return service.catalog_result(state.catalog_config(raw), self.cache,
-                                      executor=executors.serial,
-                                      progress=service.time_budget(REQUEST_SECONDS))
+        """The catalog JSON of validated controls ``raw``, from the result cache, where
+        the catalog job put it. A plain callback never computes a catalog: that is the
+        job's, within the job cap and budget. An entry that is gone (evicted, or the
+        job has not run) raises ComputationLimit with what to do."""
+        found = service.cached_catalog(state.catalog_config(raw), self.cache)
+        if found is None:
+            raise ComputationLimit(NOT_COMPUTED)
+        return found
 
 
 def config_from_search(search):

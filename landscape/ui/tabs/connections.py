@@ -7,10 +7,9 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from ... import figures
 from ...config import make_paths_config
-from ...errors import ConfigError
-from ...running import executors, service
+from ...errors import ComputationLimit, ConfigError
+from ...running import service
 from .. import state
-from ..common import REQUEST_SECONDS
 from ..components import graph
 
 TAB = "connections"
@@ -76,8 +75,13 @@ def compute_connections(context, clicks, tab, raw, report):
 
 
 def _paths(context, raw):
-    return service.paths_result(paths_config(raw), context.cache, executor=executors.serial,
-                                progress=service.time_budget(REQUEST_SECONDS))
+    """The cached connections (the job put them there): a plain callback never computes
+    what the job should, outside the job cap and budget."""
+    result = service.cached_paths(paths_config(raw), context.cache)
+    if result is None:
+        raise ComputationLimit("the connections are not in the result cache (evicted): "
+                               "press the button to compute them again")
+    return result
 
 
 def show_tree(context, raw, log, current, search, lecture=False):

@@ -41,11 +41,13 @@ def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
         return figures.empty_figure("the catalog is being computed (progress above)",
                                     lecture=lecture)
     config = state.catalog_config(raw)
-    # The trajectories start from the cached catalog (the catalog job put it there).
-    traj = service.trajectories_result(config, context.cache,
+    # The trajectories start from the cached catalog (the catalog job put it there);
+    # this request never computes the catalog itself.
+    catalog = context.catalog(raw)
+    traj = service.trajectories_result(config, context.cache, catalog=catalog,
                                        progress=service.time_budget(REQUEST_SECONDS))
     axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
-    return figures.trajectories_figure(traj, context.catalog(raw), axes, lecture=lecture)
+    return figures.trajectories_figure(traj, catalog, axes, lecture=lecture)
 
 
 def register(app, context):
