@@ -3,7 +3,7 @@ a plain full-dimensional implementation, and the check values of SCIENCE.md."""
 import numpy as np
 import pytest
 
-from landscape.maths.kernels import evaluate, flow_gradient, teacher_constant
+from landscape.maths.kernels import FlowGradient, evaluate, flow_gradient, teacher_constant
 from numerics import fd_hessian
 
 
@@ -75,6 +75,25 @@ def test_flow_gradient_matches_finite_differences(random_point):
     batch, V = rng.standard_normal((5, 4, 7)), rng.standard_normal((3, 7))
     np.testing.assert_allclose(flow_gradient(batch, V), evaluate(batch, V, 1).gradient,
                                atol=1e-12)
+
+
+def test_teacher_flow_gradient_is_the_closed_form_gradient():
+    rng = np.random.default_rng(5)
+    for K, M, n in ((4, 3, 7), (6, 6, 6), (3, 5, 9)):
+        batch, V = rng.standard_normal((5, K, n)), rng.standard_normal((M, n))
+        kernel = FlowGradient(V)
+        expected = evaluate(batch, V, 1).gradient
+        np.testing.assert_allclose(kernel.gradient(batch), expected, atol=1e-12)
+        out = np.empty_like(batch)
+        kernel.velocity(batch, out=out)
+        np.testing.assert_allclose(out, -expected, atol=1e-12)
+        # a dead (zero) student gets zero; the others see the network without it
+        batch[2, 1] = 0.0
+        alive = np.delete(batch[2], 1, axis=0)[None]
+        got = kernel.gradient(batch)[2]
+        assert np.all(got[1] == 0.0)
+        np.testing.assert_allclose(np.delete(got, 1, axis=0),
+                                   evaluate(alive, V, 1).gradient[0], atol=1e-12)
 
 
 def test_hessian_matches_finite_differences(random_point):

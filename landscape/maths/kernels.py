@@ -286,3 +286,63 @@ def hessian_operator(students, teachers):
         return out.ravel()
 
     return apply
+
+
+class FlowGradient:
+    """``flow_gradient`` for one teacher, with the teacher's part computed once.
+
+    ``gradient(students)`` returns dL/dW like ``flow_gradient(students, teachers)``
+    (dead, exactly zero students get zero) and ``velocity(students, out)`` returns
+    -dL/dW, the right-hand side of gradient flow, optionally into ``out``. Fewer
+    temporaries than ``flow_gradient``: the cosines against students and against
+    teachers go into one buffer, the teacher products are single matrix products over
+    all B K students, and the sines are formed in place. At K = M = 10 a flow step is
+    a few such calls on a few dozen points, where numpy's per-call overhead counts.
+
+    Parameters
+    ----------
+    teachers : ndarray, shape (M, n)
+    """
+
+    def __init__(self, teachers):
+        teachers = np.asarray(teachers, dtype=float)
+        self.teachers = teachers
+        self.teacher_norms = np.sqrt(np.einsum("mn,mn->m", teachers, teachers))
+        self.teacher_units_T = np.ascontiguousarray((teachers / self.teacher_norms[:, None]).T)
+
+    def gradient(self, students, out=None):
+        """dL/dW, shape (B, K, n)."""
+        return self._evaluate(students, 1.0 / TWO_PI, out)
+
+    def velocity(self, students, out=None):
+        """-dL/dW, shape (B, K, n)."""
+        return self._evaluate(students, -1.0 / TWO_PI, out)
+
+    def _evaluate(self, students, factor, out):
+        B, K, n = students.shape
+        M = self.teachers.shape[0]
+        norms = np.sqrt(np.einsum("bkn,bkn->bk", students, students))
+        alive = norms > 0
+        all_alive = alive.all()
+        units = students / (norms if all_alive else np.where(alive, norms, 1.0))[..., None]
+        cosines = np.empty((B, K, K + M))
+        np.matmul(units, units.transpose(0, 2, 1), out=cosines[:, :, :K])
+        cosines[:, :, K:] = (units.reshape(B * K, n) @ self.teacher_units_T).reshape(B, K, M)
+        idx = np.arange(K)
+        cosines[:, idx, idx] = 1.0
+        np.clip(cosines, -1.0, 1.0, out=cosines)
+        sines = cosines * cosines
+        np.subtract(1.0, sines, out=sines)
+        np.sqrt(sines, out=sines)
+        weights = np.arccos(cosines, out=cosines)
+        np.subtract(np.pi, weights, out=weights)
+        radial = (np.einsum("bkl,bl->bk", sines[:, :, :K], norms)
+                  - (sines[:, :, K:].reshape(B * K, M) @ self.teacher_norms).reshape(B, K))
+        gradient = np.matmul(weights[:, :, :K], students, out=out)
+        gradient -= (weights[:, :, K:].reshape(B * K, M) @ self.teachers).reshape(B, K, n)
+        units *= radial[..., None]
+        gradient += units
+        gradient *= factor
+        if not all_alive:
+            gradient *= alive[..., None]
+        return gradient
