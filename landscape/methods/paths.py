@@ -11,8 +11,8 @@ Paths live in the reduced coordinates of the students, ``W`` of shape (K, n) (se
   improved tangent (Henkelman & Jonsson 2000), one FIRE optimiser (Bitzek et al.
   2006) for the whole band, stopped on the largest force perpendicular to the path.
 * ``string_method``: the simplified string method (E, Ren & Vanden-Eijnden 2007),
-  the cross-check; its barrier is the highest loss on a cubic spline through the
-  converged string.
+  the cross-check, with a climbing image (polished by Newton's method when given a
+  ``refine``); its barrier is the climbing image's loss.
   Both take any ``energy_gradient(X) -> (E, G)`` over a batch of points, so a
   textbook surface runs through the same code as the network.
 * ``confirm_saddle``: Newton polishing with the exact Hessian, the full
@@ -406,13 +406,16 @@ def string_method(energy_gradient, start, end, images=24, options=BandOptions(),
 
     ``refine(point) -> point`` (optional) is the late-stage Newton step of the climbing
     string (Ren & Vanden-Eijnden 2013): applied to the climbing image once its whole
-    gradient is below ``string_refine``, and kept if it lowers the gradient without
-    leaving the image's neighbourhood, else tried again once the gradient has halved
+    gradient is below ``string_refine``, and kept if it does not raise the gradient nor
+    leave the image's neighbourhood, else tried again once the gradient has halved
     (the climbing dynamics alone converge at the rate
     of the smallest curvature there, slowly at a shallow saddle).
 
-    The string stops when no image moves by more than ``string_tol`` in an iteration
-    and the climbing image's gradient is below ``force_tol``.
+    The string converges when no image moves by more than ``string_tol`` in an
+    iteration and the climbing image's gradient is below ``force_tol``; it stops
+    unconverged when its moves have not halved in ``patience`` iterations after its
+    climbing image was polished, or without climbing (images sliding through basins
+    between the ends).
 
     Returns
     -------
