@@ -428,3 +428,16 @@ def test_hierarchy_labels_where_spurious_minima_drain():
     fig = figures.hierarchy_figure(hierarchy)
     labels = {a.text for a in fig.layout.annotations}
     assert expected <= labels
+
+
+def test_style_sets_the_white_template_exactly_as_a_validated_update_would():
+    import plotly.graph_objects as go
+    styled = figures.style(go.Figure(go.Scatter(x=[0, 1], y=[1, 2])))
+    validated = go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))
+    validated.update_layout(template="plotly_white")
+    assert styled.to_plotly_json()["layout"]["template"] == \
+        validated.to_plotly_json()["layout"]["template"]
+    assert styled.layout.template.layout.plot_bgcolor == "white"
+    styled.update_layout(height=300)                   # validation is back on afterwards
+    with pytest.raises(ValueError):
+        styled.update_layout(height="tall")

@@ -151,8 +151,12 @@ def test_connections_view_computes_on_the_button_and_shows_the_tree():
     assert ready == raw and "minima" in status and reports
     tree, options, value = connections.show_tree(context, ready, [], None, search)
     assert tree.data and value == 0 and len(options) >= 1
+    entries = len(context.cache)
     profile, plane = connections.show_connection(context, 0, ready)
     assert profile.data and plane.data
+    assert len(context.cache) == entries + 1             # the plane's loss grid is cached
+    assert connections.show_connection(context, 0, ready)[1] == plane
+    assert len(context.cache) == entries + 1
     # Lecture mode (the lecture store) reaches every figure of the tab.
     big = [connections.show_tree(context, ready, [], None, search, True)[0],
            *connections.show_connection(context, 0, ready, True)]

@@ -62,6 +62,7 @@ EXPECTED = {
     "families": {"rows": list},
     "hierarchy": {"levels": list, "links": list},
     "paths": {"minima": list, "connections": list, "tree": dict},
+    "path-plane": {"a": list, "b": list, "loss": list, "path": dict},
 }
 _MAX_LOGGED = 1000
 _logged = set()
@@ -243,7 +244,12 @@ def cached_paths(config, cache):
     return _cached(cache, "paths", config.to_dict(), None)
 
 
-def path_plane(result, index, config, size=41, margin=0.25):
-    """``surfaces.path_plane`` of connection ``index`` of a ``paths_result``."""
-    return surfaces.path_plane(result["connections"][index], config.catalog.teacher.P,
-                               size, margin)
+def path_plane(result, index, config, size=41, margin=0.25, cache=None):
+    """``surfaces.path_plane`` of connection ``index`` of a ``paths_result``, cached: a
+    pure function of the connections of ``config``, which the key names."""
+    def compute():
+        return surfaces.path_plane(result["connections"][index], config.catalog.teacher.P,
+                                   size, margin)
+
+    payload = config.to_dict() | {"connection": index, "size": size, "margin": margin}
+    return _cached(cache, "path-plane", payload, compute)

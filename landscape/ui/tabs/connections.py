@@ -119,7 +119,7 @@ def show_connection(context, index, raw, lecture=False):
         empty = figures.empty_figure("choose a connection", lecture=lecture)
         return empty, empty
     result = _paths(context, raw)
-    plane = service.path_plane(result, index, paths_config(raw))
+    plane = service.path_plane(result, index, paths_config(raw), cache=context.cache)
     return (figures.path_profile_figure(result, index, lecture=lecture),
             figures.path_plane_figure(plane, lecture=lecture))
 
