@@ -35,9 +35,10 @@ def _fail(proc, what, log=None):
     pytest.fail(f"{what} did not start: {text}")
 
 
-def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
+def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, wrapper=(), **env):
     """The app as the Dockerfile runs it (``gunicorn --config gunicorn.conf.py``);
-    extra environment in ``env`` (REDIS_URL is dropped unless given)."""
+    extra environment in ``env`` (REDIS_URL is dropped unless given); ``wrapper``: a
+    command that execs the rest of its arguments (gunicorn's command line)."""
     port = free_port()
     environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(cache_dir),
                        LANDSCAPE_BIND=f"127.0.0.1:{port}", LANDSCAPE_WEB_WORKERS=str(workers),
@@ -49,7 +50,7 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     log = Path(cache_dir) / f"gunicorn-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", *GUNICORN_COMMAND],
+        [*wrapper, sys.executable, "-m", *GUNICORN_COMMAND],
         cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     prefix = env.get("LANDSCAPE_URL_PREFIX", "/")

@@ -221,6 +221,43 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         stop(proc)
 
 
+def test_a_full_disk_is_reported_as_a_full_disk(tmp_path, browser):
+    """Issue 16 row 13: with the cache's filesystem full (no Redis), every job failed
+    saying Redis could not be reached, and /health said ok. A real full filesystem: the
+    cache directory is a 16 MiB tmpfs, mounted in gunicorn's own mount namespace
+    (``unshare -rm``: no root needed) and filled from here through /proc/PID/root."""
+    import errno
+    import subprocess
+    from pathlib import Path
+
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unprivileged user namespaces (unshare -rm) to mount a tmpfs")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    mount = ["unshare", "-rm", "sh", "-c",
+             'mount -t tmpfs -o size=16m tmpfs "$0" && exec "$@"', str(cache)]
+    proc = start_gunicorn(cache, wrapper=mount)
+    try:
+        inside = Path(f"/proc/{proc.pid}/root") / str(cache).lstrip("/")
+        assert (inside / "secret_key").exists()        # the app's view of its cache
+        assert not (cache / "secret_key").exists()     # ... is the tmpfs, not this one
+        status, _, body = request(proc.url + "/health")
+        assert status == 200 and json.loads(body)["disk"] == "ok"
+        with pytest.raises(OSError) as full:
+            with open(inside / "filler", "wb") as filler:
+                for _ in range(64):
+                    filler.write(b"\0" * (1 << 20))
+                    filler.flush()
+        assert full.value.errno == errno.ENOSPC
+        status, _, body = request(proc.url + "/health")
+        assert status == 503 and json.loads(body)["disk"] == "full", body
+        browser.get(proc.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=13")
+        wait_for(browser, lambda d: "disk is full" in text_of(d, "summary"), timeout=120)
+        assert "Redis" not in text_of(browser, "summary")
+    finally:
+        stop(proc)
+
+
 def test_precompute_fills_the_cache_the_dashboard_reads(tmp_path):
     import os
     import subprocess

@@ -283,6 +283,33 @@ def background_manager(settings):
     return BoundedDiskcacheManager(store, settings.max_jobs, max_age)
 
 
+def disk_status(directory, probe_bytes=4096):
+    """"ok", "full" (no space left) or "unwritable", for /health: a small file is
+    written to ``directory`` (the cache directory, where jobs and results live) and
+    removed, so the answer is about this filesystem now, not about free-space figures."""
+    import errno
+    import tempfile
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, path = tempfile.mkstemp(dir=directory, prefix=".health-")
+    except OSError as exc:
+        return "full" if exc.errno == errno.ENOSPC else "unwritable"
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"\0" * probe_bytes)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return "ok"
+    except OSError as exc:
+        return "full" if exc.errno == errno.ENOSPC else "unwritable"
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def redis_status(settings, timeout=1.0):
     """"ok", "unreachable" or None (no Redis configured), for /health."""
     if not settings.redis_url:
