@@ -90,8 +90,9 @@ def start_redis(workdir, port=None, password=REDIS_PASSWORD):
     _fail(proc, "redis-server")
 
 
-def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
-    """Celery workers on Redis ``url``, one per name; returns once all answer a ping."""
+def start_workers(url, names, workdir, pool="solo", concurrency=1, others=0, **env):
+    """Celery workers on Redis ``url``, one per name; returns once all answer a ping
+    (with ``others`` workers already running there)."""
     from celery import Celery
 
     environment = dict(os.environ, REDIS_URL=url, LANDSCAPE_CACHE_DIR=str(workdir),
@@ -99,6 +100,7 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
     procs = []
     for name in names:
         log = Path(workdir) / f"worker-{name}.log"
+        log = log.with_name(f"worker-{name}-{int(time.time())}.log") if log.exists() else log
         proc = subprocess.Popen(
             [sys.executable, "-m", *WORKER_COMMAND, "--pool", pool,
              "--concurrency", str(concurrency), "-n", f"{name}@%h"],
@@ -107,7 +109,11 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
         procs.append(proc)
     probe = Celery(broker=url, backend=url)
     for _ in range(150):
-        if len(probe.control.ping(timeout=0.5) or []) == len(names):
+        try:
+            replies = probe.control.ping(timeout=0.5) or []
+        except Exception:      # a connection left from before a Redis restart: retry
+            replies = []
+        if len(replies) == len(names) + others:
             return procs
         time.sleep(0.2)
     for proc in procs:

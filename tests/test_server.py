@@ -221,6 +221,39 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         stop(proc)
 
 
+def test_a_killed_job_is_reported_and_frees_its_slot(tmp_path, browser):
+    """Issue 16 row 10: a job process killed mid-job left the page without a message
+    (progress stuck) and, with Celery, its slot held until the visibility timeout."""
+    import psutil
+    from landscape.ui import state
+    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_WORKERS="1")
+
+    def view(seed):
+        return proc.url + "/" + state.to_query(state.from_query(
+            f"?students=14&teachers=14&dim=inf&starts=2000&seed={seed}"))
+
+    def running(d):        # the job process has reported (its first report is 0 of 2000)
+        return d.find_element(By.ID, "progress").get_attribute("max") == "2000"
+
+    try:
+        browser.get(view(11))
+        wait_for(browser, running, timeout=120)
+        # the job processes: forked by the gunicorn worker, with their pool, if any
+        jobs = [job for worker in psutil.Process(proc.pid).children()
+                for job in worker.children(recursive=True)]
+        assert jobs
+        for job in jobs:
+            job.kill()
+        wait_for(browser, lambda d: "ended without a result" in text_of(d, "summary"),
+                 timeout=120)
+        # its slot (the only one) is free: the next view's job runs
+        browser.get(view(12))
+        wait_for(browser, running, timeout=120)
+        assert "busy" not in text_of(browser, "summary")
+    finally:
+        stop(proc)
+
+
 def test_a_full_disk_is_reported_as_a_full_disk(tmp_path, browser):
     """Issue 16 row 13: with the cache's filesystem full (no Redis), every job failed
     saying Redis could not be reached, and /health said ok. A real full filesystem: the

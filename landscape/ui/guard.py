@@ -173,7 +173,7 @@ def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES, request_seconds=Non
 
 # Failures a user can act on, by exception class name: shown with their own message.
 EXPLAINED = {"ServerBusy", "ComputationLimit", "ExecutorUnavailable", "ConfigError",
-             "FamilyError"}
+             "FamilyError", "JobLost"}
 UNREACHABLE = {"ConnectionError", "TimeoutError", "OperationalError", "LockError",
                "BackendGetMetaError", "BackendStoreError"}
 
