@@ -35,9 +35,10 @@ def _fail(proc, what, log=None):
     pytest.fail(f"{what} did not start: {text}")
 
 
-def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
+def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, wrapper=(), **env):
     """The app as the Dockerfile runs it (``gunicorn --config gunicorn.conf.py``);
-    extra environment in ``env`` (REDIS_URL is dropped unless given)."""
+    extra environment in ``env`` (REDIS_URL is dropped unless given); ``wrapper``: a
+    command that execs the rest of its arguments (gunicorn's command line)."""
     port = free_port()
     environment = dict(os.environ, LANDSCAPE_CACHE_DIR=str(cache_dir),
                        LANDSCAPE_BIND=f"127.0.0.1:{port}", LANDSCAPE_WEB_WORKERS=str(workers),
@@ -49,7 +50,7 @@ def start_gunicorn(cache_dir, workers=1, threads=8, timeout=120, **env):
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     log = Path(cache_dir) / f"gunicorn-{port}.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", *GUNICORN_COMMAND],
+        [*wrapper, sys.executable, "-m", *GUNICORN_COMMAND],
         cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     prefix = env.get("LANDSCAPE_URL_PREFIX", "/")
@@ -89,8 +90,9 @@ def start_redis(workdir, port=None, password=REDIS_PASSWORD):
     _fail(proc, "redis-server")
 
 
-def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
-    """Celery workers on Redis ``url``, one per name; returns once all answer a ping."""
+def start_workers(url, names, workdir, pool="solo", concurrency=1, others=0, **env):
+    """Celery workers on Redis ``url``, one per name; returns once all answer a ping
+    (with ``others`` workers already running there)."""
     from celery import Celery
 
     environment = dict(os.environ, REDIS_URL=url, LANDSCAPE_CACHE_DIR=str(workdir),
@@ -98,6 +100,7 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
     procs = []
     for name in names:
         log = Path(workdir) / f"worker-{name}.log"
+        log = log.with_name(f"worker-{name}-{int(time.time())}.log") if log.exists() else log
         proc = subprocess.Popen(
             [sys.executable, "-m", *WORKER_COMMAND, "--pool", pool,
              "--concurrency", str(concurrency), "-n", f"{name}@%h"],
@@ -106,7 +109,11 @@ def start_workers(url, names, workdir, pool="solo", concurrency=1, **env):
         procs.append(proc)
     probe = Celery(broker=url, backend=url)
     for _ in range(150):
-        if len(probe.control.ping(timeout=0.5) or []) == len(names):
+        try:
+            replies = probe.control.ping(timeout=0.5) or []
+        except Exception:      # a connection left from before a Redis restart: retry
+            replies = []
+        if len(replies) == len(names) + others:
             return procs
         time.sleep(0.2)
     for proc in procs:

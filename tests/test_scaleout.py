@@ -283,3 +283,51 @@ def test_a_busy_worker_survives_a_redis_restart(stack, browser):
     # and the workers still take jobs: a new view is computed
     browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=44")
     wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=180)
+
+
+def busiest_worker(stack):
+    """The worker whose pool process is computing (the one running the job)."""
+    load = {}
+    for worker in stack["workers"]:
+        children = psutil.Process(worker.pid).children(recursive=True)
+        for child in children:
+            child.cpu_percent()
+        time.sleep(1.0)
+        load[worker] = sum(child.cpu_percent() for child in children)
+    return max(load, key=load.get)
+
+
+def test_a_lost_worker_is_reported_and_frees_the_slot(stack, browser):
+    """Issue 16 row 10: kill -9 a whole worker mid-job, and the page polled for ever with
+    its job slot held until the visibility timeout (900 s)."""
+    web = stack["web"]
+    browser.get(web.url + "/?students=12&teachers=12&dim=inf&starts=600&seed=45")
+    progress = lambda d: float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
+    wait_for(browser, lambda d: progress(d) > 0, timeout=120)
+    victim = busiest_worker(stack)
+    for proc in [*psutil.Process(victim.pid).children(recursive=True), victim]:
+        proc.kill()
+    victim.wait()
+    try:
+        wait_for(browser, lambda d: "worker running it was lost" in text_of(d, "summary"),
+                 timeout=120)
+        assert "fixed point" not in text_of(browser, "summary")
+    finally:
+        stack["workers"].remove(victim)
+        stack["workers"] += start_workers(stack["redis"].url, [victim.name + "b"],
+                                          stack["workdir"], pool="prefork", others=1)
+    # the slot is free and the workers take the view again: it is computed
+    browser.get(web.url + "/?students=12&teachers=12&dim=inf&starts=600&seed=45")
+    wait_for(browser, lambda d: "fixed point" in text_of(d, "summary"), timeout=300)
+
+
+def test_no_worker_at_all_is_reported(stack, browser, tmp_path):
+    # database 7 of the same Redis: reachable, but no worker listens there
+    empty = stack["redis"].url.rsplit("/", 1)[0] + "/7"
+    web = start_gunicorn(tmp_path / "web", REDIS_URL=empty)
+    try:
+        browser.get(web.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=46")
+        wait_for(browser, lambda d: "no Celery worker is running" in text_of(d, "summary"),
+                 timeout=120)
+    finally:
+        stop(web)

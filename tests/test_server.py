@@ -221,6 +221,76 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         stop(proc)
 
 
+def test_a_killed_job_is_reported_and_frees_its_slot(tmp_path, browser):
+    """Issue 16 row 10: a job process killed mid-job left the page without a message
+    (progress stuck) and, with Celery, its slot held until the visibility timeout."""
+    import psutil
+    from landscape.ui import state
+    proc = start_gunicorn(tmp_path, LANDSCAPE_MAX_JOBS="1", LANDSCAPE_WORKERS="1")
+
+    def view(seed):
+        return proc.url + "/" + state.to_query(state.from_query(
+            f"?students=14&teachers=14&dim=inf&starts=2000&seed={seed}"))
+
+    def running(d):        # the job process has reported (its first report is 0 of 2000)
+        return d.find_element(By.ID, "progress").get_attribute("max") == "2000"
+
+    try:
+        browser.get(view(11))
+        wait_for(browser, running, timeout=120)
+        # the job processes: forked by the gunicorn worker, with their pool, if any
+        jobs = [job for worker in psutil.Process(proc.pid).children()
+                for job in worker.children(recursive=True)]
+        assert jobs
+        for job in jobs:
+            job.kill()
+        wait_for(browser, lambda d: "ended without a result" in text_of(d, "summary"),
+                 timeout=120)
+        # its slot (the only one) is free: the next view's job runs
+        browser.get(view(12))
+        wait_for(browser, running, timeout=120)
+        assert "busy" not in text_of(browser, "summary")
+    finally:
+        stop(proc)
+
+
+def test_a_full_disk_is_reported_as_a_full_disk(tmp_path, browser):
+    """Issue 16 row 13: with the cache's filesystem full (no Redis), every job failed
+    saying Redis could not be reached, and /health said ok. A real full filesystem: the
+    cache directory is a 16 MiB tmpfs, mounted in gunicorn's own mount namespace
+    (``unshare -rm``: no root needed) and filled from here through /proc/PID/root."""
+    import errno
+    import subprocess
+    from pathlib import Path
+
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unprivileged user namespaces (unshare -rm) to mount a tmpfs")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    mount = ["unshare", "-rm", "sh", "-c",
+             'mount -t tmpfs -o size=16m tmpfs "$0" && exec "$@"', str(cache)]
+    proc = start_gunicorn(cache, wrapper=mount)
+    try:
+        inside = Path(f"/proc/{proc.pid}/root") / str(cache).lstrip("/")
+        assert (inside / "secret_key").exists()        # the app's view of its cache
+        assert not (cache / "secret_key").exists()     # ... is the tmpfs, not this one
+        status, _, body = request(proc.url + "/health")
+        assert status == 200 and json.loads(body)["disk"] == "ok"
+        with pytest.raises(OSError) as full:
+            with open(inside / "filler", "wb") as filler:
+                for _ in range(64):
+                    filler.write(b"\0" * (1 << 20))
+                    filler.flush()
+        assert full.value.errno == errno.ENOSPC
+        status, _, body = request(proc.url + "/health")
+        assert status == 503 and json.loads(body)["disk"] == "full", body
+        browser.get(proc.url + "/?students=4&teachers=4&dim=inf&starts=50&seed=13")
+        wait_for(browser, lambda d: "disk is full" in text_of(d, "summary"), timeout=120)
+        assert "Redis" not in text_of(browser, "summary")
+    finally:
+        stop(proc)
+
+
 def test_precompute_fills_the_cache_the_dashboard_reads(tmp_path):
     import os
     import subprocess

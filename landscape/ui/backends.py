@@ -30,6 +30,14 @@ class ServerBusy(RuntimeError):
     """All background-job slots are taken."""
 
 
+class JobLost(RuntimeError):
+    """A background job ended without a result, or no worker runs it."""
+
+
+JOB_LOST = ("the job ended without a result: {reason}; reload the page to compute the "
+            "view again")
+
+
 def result_store(settings, secret):
     """The result cache: signed JSON entries in Redis (30 days, so that Redis's
     volatile-lru policy may evict them) or in files (up to 2000). Keys carry the engine
@@ -109,6 +117,10 @@ class _Bounded:
             if joined is not None:     # this view is being computed: poll that job
                 return joined
             if len(running) >= self.max_jobs:
+                # a lost job that nobody polls any more must not hold its slot
+                running = [entry for entry in running
+                           if self.job_lost(entry.partition("@")[0]) is None]
+            if len(running) >= self.max_jobs:
                 raise ServerBusy(f"the server is busy ({len(running)} jobs running); "
                                  "try again in a minute")
             job = super().call_job_fn(key, job_fn, args, context)
@@ -117,9 +129,36 @@ class _Bounded:
 
     def get_result(self, key, job):
         result = super().get_result(key, job)
+        if result is self.UNDEFINED and job is not None:
+            reason = self.job_lost(job)
+            if reason is not None:
+                result = super().get_result(key, job)    # it may have ended meanwhile
+            if reason is not None and result is self.UNDEFINED:
+                # the page would poll for ever and the job keep its slot: say so, free it
+                log.warning("background job %s lost: %s", job, reason)
+                self._forget_job(job)
+                text = JOB_LOST.format(reason=reason)
+                return {"background_callback_error": {
+                    "msg": text, "tb": f"landscape.ui.backends.JobLost: {text}"}}
         if isinstance(result, dict) and "background_callback_error" in result:
             self.clear_cache_entry(key)    # a failure is not kept for the next visitor
         return result
+
+    def _job_started(self, job):
+        """When ``job`` was started (time.time()), or None if it holds no slot."""
+        for entry in self._load_jobs():
+            name, _, rest = entry.partition("@")
+            if name == str(job):
+                try:
+                    return float(rest.partition("@")[0])
+                except ValueError:
+                    return None
+        return None
+
+    def _forget_job(self, job):
+        with self._jobs_lock():
+            self._save_jobs([entry for entry in self._load_jobs()
+                             if entry.partition("@")[0] != str(job)])
 
 
 def close_inherited_sockets():
@@ -235,6 +274,12 @@ class BoundedDiskcacheManager(_Bounded, _ForkOutsideStore, DiskcacheManager):
 
         return detached_job
 
+    def job_lost(self, job):
+        """Why ``job`` will never give a result (its process is gone), or None."""
+        if self.job_running(job):
+            return None
+        return "its process is gone (killed, or out of memory)"
+
     def _jobs_lock(self):
         import diskcache
 
@@ -252,6 +297,48 @@ class BoundedCeleryManager(_Bounded, CeleryManager):
     def __init__(self, celery_app, max_jobs, max_age):
         super().__init__(celery_app, **self.sharing)
         self.max_jobs, self.max_age = max_jobs, max_age
+
+    # A job is checked for life at most every CHECK_SECONDS (a broadcast to the
+    # workers), once it is GRACE_SECONDS old (a task just fetched by a worker is in
+    # neither the queue nor the worker's list for a moment), and declared lost after
+    # two such checks in a row.
+    GRACE_SECONDS = 15.0
+    CHECK_SECONDS = 5.0
+    _checks = {}
+
+    def job_lost(self, job):
+        """Why ``job`` will never give a result, or None: no worker answers, or no worker
+        has the task and it is not in the queue (its worker was lost, kill -9 or a
+        machine gone, and its task would wait for the visibility timeout)."""
+        status = self.handle.AsyncResult(job).status
+        if status in ("SUCCESS", "FAILURE", "REVOKED"):
+            return None       # it ended: its result (or error) is read as usual
+        now = time.time()
+        started = self._job_started(job)
+        last, misses = self._checks.get(job, (0.0, 0))
+        if (started is not None and now - started < self.GRACE_SECONDS) or \
+                now - last < self.CHECK_SECONDS:
+            return None
+        reason = self._whereabouts(job)
+        misses = misses + 1 if reason else 0
+        if len(self._checks) > 1000:
+            self._checks.clear()
+        self._checks[job] = (now, misses)
+        return reason if misses >= 2 else None
+
+    def _whereabouts(self, job):
+        """None if a worker has ``job`` or it waits in a queue, else why not."""
+        replies = self.handle.control.inspect(timeout=1.0).query_task(job)
+        if not replies:
+            return "no Celery worker is running"
+        if any(tasks for tasks in replies.values()):
+            return None
+        queues = {self.handle.conf.task_default_queue or "celery"}
+        for queue in queues:
+            for message in self._redis.lrange(queue, 0, -1):
+                if job.encode() in message:
+                    return None
+        return "the worker running it was lost"
 
     @property
     def _redis(self):
@@ -281,6 +368,33 @@ def background_manager(settings):
                                     settings.max_jobs, max_age)
     store = fork_safe_store(os.path.join(settings.cache_dir, "jobs"))
     return BoundedDiskcacheManager(store, settings.max_jobs, max_age)
+
+
+def disk_status(directory, probe_bytes=4096):
+    """"ok", "full" (no space left) or "unwritable", for /health: a small file is
+    written to ``directory`` (the cache directory, where jobs and results live) and
+    removed, so the answer is about this filesystem now, not about free-space figures."""
+    import errno
+    import tempfile
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, path = tempfile.mkstemp(dir=directory, prefix=".health-")
+    except OSError as exc:
+        return "full" if exc.errno == errno.ENOSPC else "unwritable"
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"\0" * probe_bytes)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return "ok"
+    except OSError as exc:
+        return "full" if exc.errno == errno.ENOSPC else "unwritable"
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def redis_status(settings, timeout=1.0):

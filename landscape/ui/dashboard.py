@@ -45,9 +45,13 @@ def create_app(settings=None, serving=True):
 
     def health():
         redis = backends.redis_status(settings)
-        body = {"status": "ok", "pid": os.getpid()}
+        disk = backends.disk_status(settings.cache_dir)
+        body = {"status": "ok", "pid": os.getpid(), "disk": disk}
         if redis is not None:
             body["redis"] = redis
+        if disk != "ok":       # no job can start: unhealthy (503), and saying why
+            body["status"] = f"the cache directory's disk is {disk}"
+            return body, 503
         return body
 
     server.add_url_rule("/health", "health", health)

@@ -173,9 +173,23 @@ def install(app, settings=None, max_bytes=MAX_REQUEST_BYTES, request_seconds=Non
 
 # Failures a user can act on, by exception class name: shown with their own message.
 EXPLAINED = {"ServerBusy", "ComputationLimit", "ExecutorUnavailable", "ConfigError",
-             "FamilyError"}
+             "FamilyError", "JobLost"}
 UNREACHABLE = {"ConnectionError", "TimeoutError", "OperationalError", "LockError",
                "BackendGetMetaError", "BackendStoreError"}
+
+
+# SQLite (the job store) and the OS say so in these words.
+DISK_FULL_WORDS = ("database or disk is full", "No space left on device")
+DISK_FULL = ("the server's disk is full: no job can start and no result is kept; tell the "
+             "server's operator (LANDSCAPE_CACHE_DIR)")
+
+
+def disk_full(exc, text=""):
+    """Whether ``exc`` (or the error described by ``text``) is a full disk."""
+    import errno
+
+    return (getattr(exc, "errno", None) == errno.ENOSPC
+            or any(words in text or words in str(exc) for words in DISK_FULL_WORDS))
 
 
 def describe_error(exc):
@@ -192,6 +206,8 @@ def describe_error(exc):
         text = last.split(":", 1)[1].strip() if ":" in last else ""
     if name in EXPLAINED:
         return text
+    if disk_full(exc, text):
+        return DISK_FULL
     if name in UNREACHABLE:
         return ("the job queue (Redis) cannot be reached right now; cached results still "
                 "show; try again shortly")
