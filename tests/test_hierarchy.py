@@ -104,6 +104,7 @@ def test_hierarchy_cli_bad_widths(widths, fragment):
     assert proc.returncode == 2 and fragment in proc.stderr
 
 
+@pytest.mark.slow
 def test_zero_loss_ends_of_every_origin_are_one_global_entry(hierarchy8):
     level9 = hierarchy8.levels[1].catalog
     globals_ = [p for p in level9.fixed_points if p.kind == "global_minimum"]
