@@ -143,6 +143,11 @@ def test_trajectories_of_catalog_starts_end_where_the_catalog_says():
     assert counts.tolist() == [p.hits for p in catalog.fixed_points]
     # The loss decreases along gradient flow.
     assert np.all(np.diff(tr.loss.astype(float), axis=1) < 1e-6)
+    # Trajectory s starts at catalog start s (the starts are integrated in chunks).
+    from landscape.maths.starts import draw_starts
+    config = catalog.config
+    W0 = draw_starts(config.seed, range(S), 6, 6, config.start_dim, config.reduced_dim)
+    np.testing.assert_allclose(tr.Q[:, 0], W0 @ W0.transpose(0, 2, 1), rtol=1e-6, atol=1e-6)
 
 
 def test_divergence_at_a_too_large_learning_rate_is_reported_not_hung():
