@@ -256,6 +256,8 @@ def test_job_cap_and_time_budget(tmp_path, browser):
         assert request(proc.url + "/health")[0] == 200
     finally:
         other.quit()
+        for job in job_processes(proc):  # a job outlives gunicorn's stop (its own process)
+            job.kill()
         stop(proc)
 
 
@@ -287,6 +289,8 @@ def test_a_killed_job_is_reported_and_frees_its_slot(tmp_path, browser):
         # its slot (the only one) is free: the next view's job runs
         until_a_job_runs(browser, view(12))
     finally:
+        for job in job_processes(proc):
+            job.kill()
         stop(proc)
 
 
