@@ -156,3 +156,18 @@ def test_connections_view_computes_on_the_button_and_shows_the_tree():
     # Opening the tab again finds the cached result without a click.
     again, _ = connections.compute_connections(context, 0, "connections", raw, lambda *a: None)
     assert again == raw
+
+
+def test_a_failing_view_says_why_in_its_figures_instead_of_blank_axes():
+    from landscape.errors import ComputationLimit
+    from landscape.ui.common import reason_in_figures
+
+    def slow(raw):
+        raise ComputationLimit("stopped after the time budget of 60 s of a request")
+
+    figure, table, marks = reason_in_figures("figure", "table", "marks")(slow)(None)
+    assert "time budget of 60 s" in figure.layout.annotations[0].text
+    assert table is no_update and marks is no_update
+    # a bug is named, not shown as a traceback
+    only = reason_in_figures("figure")(lambda: 1 / 0)()
+    assert "ZeroDivisionError" in only.layout.annotations[0].text

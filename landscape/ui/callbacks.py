@@ -35,6 +35,27 @@ def run_catalog_job(context, raw, report):
     return raw, catalog_summary(result)
 
 
+# The chosen fixed point and connection written into the address bar (not into the URL
+# component, whose changes would start the page's callbacks again).
+POINT_IN_ADDRESS_BAR = """
+function (point, connection) {
+    const params = new URLSearchParams(window.location.search);
+    let changed = false;
+    [['point', point], ['connection', connection]].forEach(function (pair) {
+        if (pair[1] !== null && pair[1] !== undefined && params.get(pair[0]) !== String(pair[1])) {
+            params.set(pair[0], String(pair[1]));
+            changed = true;
+        }
+    });
+    if (changed) {
+        window.history.replaceState(window.history.state, '',
+                                    window.location.pathname + '?' + params.toString());
+    }
+    return window.dash_clientside.no_update;
+}
+"""
+
+
 def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
     """Attach all callbacks; ``cache`` is the result cache, ``manager`` the
     background-callback manager, ``job_seconds`` the time budget of one job,
@@ -43,19 +64,25 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                           executor=executor)
     control_inputs = [Input(cid, "value") for cid in state.CONTROL_IDS]
 
-    # URL <-> controls, tab, selected point (one callback: the circle is allowed here).
+    # URL <-> controls, tab and view options (one callback: the circle is allowed here).
+    # The chosen point and connection are States, and reach the address bar through a
+    # clientside callback: an Input here would make this callback (and through the URL
+    # everything else) wait for the catalog job, because the catalog sets the point.
     @app.callback(
         [Output(cid, "value") for cid in state.CONTROL_IDS]
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
            Output("page", "className"), Output("lecture", "data"),
            Output("shares-scale", "value"), Output("flow-mode", "value")],
         [Input("url", "search")] + control_inputs
-        + [Input("tab", "value"), Input("point", "value"), Input("connection", "value"),
-           Input("preset", "value"), Input("hierarchy-widths", "value"),
-           Input("shares-scale", "value"), Input("flow-mode", "value")])
+        + [Input("tab", "value"), Input("preset", "value"), Input("hierarchy-widths", "value"),
+           Input("shares-scale", "value"), Input("flow-mode", "value")],
+        State("point", "value"), State("connection", "value"))
     def sync_url(search, *values):
-        *controls, tab, point, connection, preset, widths, shares, flow_mode = values
-        if ctx.triggered_id in (None, "url"):
+        *controls, tab, preset, widths, shares, flow_mode, point, connection = values
+        # A user's change wins over a URL change that arrives with it (Dash merges a
+        # pending URL update with the click that came after it).
+        changed = set(ctx.triggered_prop_ids.values()) - {"url"}
+        if not changed:
             current = lectures.with_step_view(state.from_query(search))
         else:
             current = dict(zip(state.CONTROL_IDS, controls)) | state.from_query(search)
@@ -68,15 +95,15 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["widths"] = (widths or "").strip()
             current["shares"] = shares or "linear"
             current["flow-mode"] = flow_mode or "all"
-            if ctx.triggered_id == "preset" and preset in state.PRESETS:
+            if "preset" in changed and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = current["connection"] = "0"
-            if ctx.triggered_id in state.CONTROL_IDS:
+            if changed & set(state.CONTROL_IDS):
                 current["point"] = current["connection"] = "0"
         page = "page" if current.get("lecture", "0") == "0" else "page lecture"
         # Controls are written only when the URL or a preset sets them: echoing them back
         # otherwise would race with a user who is typing.
-        writes_controls = ctx.triggered_id in (None, "url", "preset")
+        writes_controls = not changed or "preset" in changed
         controls_out = ([current[cid] for cid in state.CONTROL_IDS] if writes_controls
                         else [no_update] * len(state.CONTROL_IDS))
         tab_out = current["tab"] if writes_controls else no_update
@@ -87,6 +114,10 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         return (controls_out + [tab_out, widths_out, state.to_query(current), page, lecture]
                 + views_out)
 
+    app.clientside_callback(POINT_IN_ADDRESS_BAR, Output("address-bar", "data"),
+                            Input("point", "value"), Input("connection", "value"),
+                            prevent_initial_call=True)
+
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 
     # In the browser (assets/export.js): no round trip, and it also updates graphs
@@ -95,15 +126,22 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                             [Output(g, "config") for g in graph_ids],
                             Input("image-format", "value"), prevent_initial_call=True)
 
-    @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
-                  State("url", "href"), prevent_initial_call=True)
-    def copy_link(_, href):
-        return href
+    # The address bar itself: it also holds the point (POINT_IN_ADDRESS_BAR).
+    app.clientside_callback("function (_) { return window.location.href; }",
+                            Output("copy-link", "content"), Input("copy-link", "n_clicks"),
+                            prevent_initial_call=True)
 
     # Validate once, at the edge. The URL is the single source of truth: controls
     # write it (sync_url), and everything computed follows from it.
-    app.callback(Output("config", "data"), Output("message", "children"),
-                 Input("url", "search"))(config_from_search)
+    # A URL change that leaves the config as it is (a tab click, a view option) sets
+    # nothing: the catalog job and the figures that follow from it do not run again.
+    @app.callback(Output("config", "data"), Output("message", "children"),
+                  Input("url", "search"), State("config", "data"))
+    def validate(search, current):
+        config, message = config_from_search(search)
+        if config is not None and config == current:
+            return no_update, ""
+        return config, message
 
     # The catalog: a background job with progress and cancel.
     @app.callback(

@@ -15,6 +15,7 @@ def layout():
         dcc.Store(id="config"),            # validated config dict, or None
         dcc.Store(id="catalog-ready"),     # config dict of the cached catalog
         dcc.Store(id="lecture"),           # True in lecture mode: large figure text
+        dcc.Store(id="address-bar"),       # output of the clientside address-bar writer
         html.Div(className="header", children=[
             html.H1("landscape: the loss landscape of two-layer ReLU networks"),
             html.Div(className="header-tools", children=[

@@ -10,7 +10,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from ... import figures
 from ...running import service
 from .. import state
-from ..common import config_from_search
+from ..common import config_from_search, reason_in_figures
 from ..components import graph, table
 
 CATALOG_HEAD = ["#", "loss", "kind", "index", "flat", "hits %", "min eigenvalue", "visits"]
@@ -146,18 +146,22 @@ def register(app, context):
                  Output("surface-other", "options"),
                  Input("catalog-ready", "data"), Input("shares-scale", "value"),
                  Input("lecture", "data"), State("url", "search"))(
-        lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale, lecture))
+        reason_in_figures("figure", "table", "options", "value", "options")(
+            lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale,
+                                                             lecture)))
     app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
                  Output("spectrum", "figure"),
                  Input("point", "value"), Input("lecture", "data"),
                  Input("catalog-ready", "data"))(
-        lambda point, lecture, raw: show_point(context, point, raw, lecture))
+        reason_in_figures("figure", "figure", "figure")(
+            lambda point, lecture, raw: show_point(context, point, raw, lecture)))
     app.callback(Output("surface", "figure"), Output("contour", "figure"),
                  Input("point", "value"), Input("surface-directions", "value"),
                  Input("surface-other", "value"), Input("lecture", "data"),
                  Input("catalog-ready", "data"))(
-        lambda point, directions, other, lecture, raw: show_surface(
-            context, point, directions, other, raw, lecture))
+        reason_in_figures("figure", "figure")(
+            lambda point, directions, other, lecture, raw: show_surface(
+                context, point, directions, other, raw, lecture)))
     app.callback(Output("download", "data"),
                  Input("download-json-button", "n_clicks"),
                  Input("download-csv-button", "n_clicks"),

@@ -7,6 +7,7 @@ from ... import figures
 from ...errors import ConfigError
 from ...running import service
 from .. import state
+from ..common import reason_in_figures
 from ..components import graph
 
 TAB = "flows-2d"
@@ -92,12 +93,12 @@ def register(app, context):
                  Input("config", "data"), Input("flow-time", "value"),
                  Input("flow-simulate", "value"), Input("flow-start", "value"),
                  Input("tab", "value"), Input("flow-mode", "value"), Input("lecture", "data"))(
-        lambda raw, time, simulate, start, tab, mode, lecture: show_flow(
-            context, raw, time, simulate, start, tab, mode, lecture))
+        reason_in_figures("figure", "max", "marks")(lambda raw, time, simulate, start, tab, mode, lecture: show_flow(
+            context, raw, time, simulate, start, tab, mode, lecture)))
     app.callback(Output("flow-heatmap-q", "figure"), Output("flow-heatmap-m", "figure"),
                  Input("flow-slider", "value"), Input("flow-graph", "figure"),
                  State("config", "data"), State("flow-time", "value"),
                  State("flow-simulate", "value"), State("flow-start", "value"),
                  State("lecture", "data"))(
-        lambda index, _, raw, time, simulate, start, lecture: show_flow_heatmaps(
-            context, index, raw, time, simulate, start, lecture))
+        reason_in_figures("figure", "figure")(lambda index, _, raw, time, simulate, start, lecture: show_flow_heatmaps(
+            context, index, raw, time, simulate, start, lecture)))

@@ -6,7 +6,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from ... import figures
 from ...running import service
 from .. import state
-from ..common import REQUEST_SECONDS
+from ..common import REQUEST_SECONDS, reason_in_figures
 from ..components import graph
 
 TAB = "flows-3d"
@@ -56,4 +56,5 @@ def register(app, context):
     app.callback(Output("flows-3d-graph", "figure"),
                  Input("catalog-ready", "data"), Input("tab", "value"),
                  [Input(f"axis-{a}", "value") for a in "xyz"], Input("lecture", "data"))(
-        lambda raw, tab, x, y, z, lecture: show_flows_3d(context, raw, tab, x, y, z, lecture))
+        reason_in_figures("figure")(lambda raw, tab, x, y, z, lecture: show_flows_3d(
+            context, raw, tab, x, y, z, lecture)))

@@ -7,6 +7,7 @@ from ... import figures
 from ...errors import ConfigError
 from ...running import service
 from .. import state
+from ..common import reason_in_figures
 from ..components import graph
 
 TAB = "hierarchy"
@@ -87,5 +88,6 @@ def register(app, context):
                  Input("hierarchy-ready", "data"), Input("config", "data"),
                  Input("hierarchy-widths", "value"), Input("tab", "value"),
                  Input("lecture", "data"))(
-        lambda ready, raw, text, tab, lecture: show_hierarchy(context, ready, raw, text, tab,
-                                                              lecture))
+        reason_in_figures("figure")(
+            lambda ready, raw, text, tab, lecture: show_hierarchy(context, ready, raw, text,
+                                                                  tab, lecture)))
