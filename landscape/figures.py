@@ -766,13 +766,15 @@ def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False):
     return message_figure("Hierarchy across widths", lines, lecture=lecture)
 
 
-def hierarchy_figure(hierarchy, lecture=False):
+def hierarchy_figure(hierarchy, lecture=False, compact=False):
     """Loss against width (markers sized by basin share, coloured by kind, links labelled
-    "#i → #j") and stacked bars of where random starts end per width."""
+    "#i → #j") and stacked bars of where random starts end per width (``compact``: short
+    titles, for half a page)."""
     levels = hierarchy["levels"]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
-                        subplot_titles=("fixed points by width (open: found by embedding)",
-                                        "where random starts end"))
+                        subplot_titles=(("fixed points by width", "where starts end") if compact
+                                        else ("fixed points by width (open: found by embedding)",
+                                              "where random starts end")))
     positive = [p["loss"] for lv in levels for p in lv["fixed_points"] if p["loss"] > ZERO_LOSS]
     floor = 10.0 ** math.floor(math.log10(min(positive) / 10)) if positive else 1e-4
 
@@ -856,7 +858,8 @@ def hierarchy_figure(hierarchy, lecture=False):
         fig.update_xaxes(title_text="width K (students)", dtick=1, tick0=0, row=1, col=col)
     if widths:
         fig.update_xaxes(range=[min(widths) - 0.5, max(widths) + 0.7], row=1, col=1)
-    fig.update_layout(title="Over-parameterisation: how spurious minima drain as width grows",
+    fig.update_layout(title="How spurious minima drain as width grows" if compact else
+                      "Over-parameterisation: how spurious minima drain as width grows",
                       barmode="stack", legend=dict(orientation="h", y=-0.22))
     return style(fig, lecture, height=640 if lecture else 600)
 

@@ -42,7 +42,7 @@ return {busy: busy, figures: figures, search: location.search,
 
 def click_tab(driver, value):
     labels = {"fixed-points": "Fixed points", "flows-2d": "Flows 2D", "flows-3d": "Flows 3D",
-              "families": "Families"}
+              "families": "Families", "hierarchy": "Hierarchy"}
     for tab in driver.find_elements(By.CSS_SELECTOR, "#tab .tab"):
         if tab.text.strip() == labels[value]:
             tab.click()
@@ -118,3 +118,58 @@ def test_clicking_through_the_tabs_never_leaves_a_blank_figure(server, browser, 
         problems += check(browser, CYCLE[i % len(CYCLE)], f"cached click {i + 1}", tmp_path)
     assert not problems, "\n".join(problems)
 
+
+GRAPH_BOX = """
+const g = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+if (!g || !g._fullLayout || g.offsetParent === null) { return null; }
+const r = g.getBoundingClientRect();
+return {left: r.left, right: r.right, top: r.top, width: r.width, height: r.height,
+        bars: (g.data || []).filter(t => t.type === 'bar').length,
+        title: ((g.layout || {}).title || {}).text || '',
+        overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
+"""
+
+
+def test_two_views_side_by_side_from_the_url(server, browser, tmp_path):
+    from landscape.gallery import browser as gallery_browser
+
+    driver = gallery_browser(1280, 720)            # the viewport itself is 1280 x 720
+    try:
+        wait = WebDriverWait(driver, 120, poll_frequency=0.25)
+        driver.get(server + "/?students=4&teachers=4&dim=4&starts=30&compare=K%3D5")
+        boxes = wait.until(lambda d: all(
+            (box := d.execute_script(GRAPH_BOX, g)) and box["bars"] for g in ("compare-a",
+                                                                              "compare-b"))
+            and [d.execute_script(GRAPH_BOX, g) for g in ("compare-a", "compare-b")])
+        a, b = boxes
+        driver.execute_script("document.getElementById('compare-a').scrollIntoView()")
+        driver.get_screenshot_as_file(str(tmp_path / "compare-shares.png"))
+        assert abs(a["top"] - b["top"]) < 5 and b["left"] >= a["right"] - 5   # side by side
+        assert a["width"] >= 500 and b["width"] >= 500 and a["overflow"] <= 0
+        assert "K = 4" in a["title"] and "K = 5" in b["title"]
+        assert not driver.find_element(By.ID, "shares-row").is_displayed()
+        # The box edits the comparison, and the URL keeps it.
+        box = driver.find_element(By.ID, "compare")
+        box.clear()
+        box.send_keys("K=6\n")
+        wait.until(lambda d: "compare=K%3D6" in d.current_url)
+        wait.until(lambda d: "K = 6" in (d.execute_script(GRAPH_BOX, "compare-b") or {}).get(
+            "title", ""))
+        # The Hierarchy tab shows the compared view's hierarchy next to this one's.
+        click_tab(driver, "hierarchy")
+        wait.until(lambda d: "compared with" in (d.execute_script(
+            GRAPH_BOX, "hierarchy-compare-graph") or {}).get("title", ""))
+        a = driver.execute_script(GRAPH_BOX, "hierarchy-graph")
+        b = driver.execute_script(GRAPH_BOX, "hierarchy-compare-graph")
+        assert abs(a["top"] - b["top"]) < 5 and b["left"] >= a["right"] - 5
+        driver.get_screenshot_as_file(str(tmp_path / "compare-hierarchy.png"))
+        # Without it, the usual view.
+        box = driver.find_element(By.ID, "compare")
+        box.clear()
+        box.send_keys("\n")
+        wait.until(lambda d: "compare=" not in d.current_url)
+        click_tab(driver, "fixed-points")
+        wait.until(lambda d: d.find_element(By.ID, "shares-row").is_displayed())
+        assert not driver.find_element(By.ID, "compare-row").is_displayed()
+    finally:
+        driver.quit()

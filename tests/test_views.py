@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from dash import no_update
 
+from landscape.errors import ConfigError
 from landscape.running import service
 from landscape.ui import callbacks, state
 from landscape.ui.common import ViewContext, config_from_search
@@ -171,3 +172,56 @@ def test_a_failing_view_says_why_in_its_figures_instead_of_blank_axes():
     # a bug is named, not shown as a traceback
     only = reason_in_figures("figure")(lambda: 1 / 0)()
     assert "ZeroDivisionError" in only.layout.annotations[0].text
+
+
+def test_compare_parses_name_value_changes_and_refuses_the_rest():
+    values = state.from_query("?students=4&teachers=4&dim=4&starts=30")
+    assert state.compare_controls("", values) is None
+    second = state.compare_controls("K=5 teacher=correlated:0.3", values)
+    assert second["students"] == "5" and second["teacher"] == "correlated:0.3"
+    assert second["teachers"] == "4" and set(second) == set(state.CONTROL_IDS)
+    for bad in ("K9", "X=3", "K=0", "K=99", "teacher=/etc/passwd"):
+        with pytest.raises(ConfigError):
+            state.compare_controls(bad, values)
+    assert state.to_query(values).find("compare") == -1       # empty: not in the URL
+    compare, message = callbacks.compare_from_search("?students=4&compare=K%3D5")
+    assert compare["students"] == "5" and message == ""
+    assert callbacks.compare_from_search("?compare=nonsense")[0] is None
+
+
+def test_compare_shows_both_shares_on_one_axis(view):
+    context, raw, ready, _, _ = view
+    hidden = fixed_points.show_compare(context, ready, None, None)
+    assert hidden[2] == {"display": "none"} and hidden[3] == {}
+    second = state.compare_controls("K=5", raw)
+    waiting = fixed_points.show_compare(context, ready, second, None)
+    assert not waiting[0].data and waiting[3] == {"display": "none"}
+    callbacks.run_catalog_job(context, second, lambda *a: None)
+    a, b, shown, usual = fixed_points.show_compare(context, ready, second, second)
+    assert shown == {} and usual == {"display": "none"}
+    assert a.layout.yaxis.range == b.layout.yaxis.range          # one share axis
+    top = max(max(t.y) for fig in (a, b) for t in fig.data)
+    assert a.layout.yaxis.range[1] >= top
+    assert "K = 4" in a.layout.title.text and "K = 5" in b.layout.title.text
+    # each panel's bars add up to its own catalog's starts
+    for fig, values in ((a, raw), (b, second)):
+        catalog = context.catalog(values)
+        assert sum(sum(t.y) for t in fig.data) == pytest.approx(
+            100 * (sum(p["fraction"] for p in catalog["fixed_points"])
+                   + sum(p["fraction"] for p in catalog["nondifferentiable"]["points"])
+                   + catalog["unconverged"] / 30), abs=0.1)
+
+
+def test_hierarchy_compare_computes_and_shows_both():
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=2&teachers=2&dim=3&starts=10")
+    second = state.compare_controls("teacher=correlated:0.3", raw)
+    assert hierarchy.show_hierarchy_compare(context, None, "2 3", "hierarchy")[1] == {
+        "display": "none"}
+    before, style = hierarchy.show_hierarchy_compare(context, second, "2 3", "hierarchy")
+    assert style == {} and not before.data and "compared with" in before.layout.title.text
+    lines = []
+    hierarchy.compute_hierarchy(context, raw, "2 3", lines.append, second)
+    assert any(line.startswith("compared view") for line in lines)
+    after, _ = hierarchy.show_hierarchy_compare(context, second, "2 3", "hierarchy")
+    assert after.data and "correlated:0.3" in after.layout.title.text

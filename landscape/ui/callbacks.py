@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
+from ..errors import ConfigError
 from ..running import executors, service
 from . import lectures, state
 from .common import ViewContext, config_from_search
@@ -20,9 +21,19 @@ def catalog_summary(result):
             f"computed in {result['seconds']:.2f} s")
 
 
-def run_catalog_job(context, raw, report):
+def compare_from_search(search):
+    """(control values of the comparison's second view or None, error message)."""
+    values = state.from_query(search)
+    try:
+        return state.compare_controls(values["compare"], values), ""
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def run_catalog_job(context, raw, report, label=None):
     """The catalog job: computes (or finds cached) the catalog of validated controls
-    ``raw``, reporting ``report(done, total)``; returns (raw, status line)."""
+    ``raw``, reporting ``report(done, total)``; returns (raw, status line) (``label``:
+    what the status line names)."""
     if not raw:
         return None, ""
     config = state.catalog_config(raw)
@@ -32,7 +43,7 @@ def run_catalog_job(context, raw, report):
         progress=service.time_budget(context.job_seconds,
                                      lambda done, total, _: report(done, total)))
     report(config.starts, config.starts)
-    return raw, catalog_summary(result)
+    return raw, (f"{label}: " if label else "") + catalog_summary(result)
 
 
 # The chosen fixed point and connection written into the address bar (not into the URL
@@ -72,13 +83,15 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         [Output(cid, "value") for cid in state.CONTROL_IDS]
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
            Output("page", "className"), Output("lecture", "data"),
-           Output("shares-scale", "value"), Output("flow-mode", "value")],
+           Output("shares-scale", "value"), Output("flow-mode", "value"),
+           Output("compare", "value")],
         [Input("url", "search")] + control_inputs
         + [Input("tab", "value"), Input("preset", "value"), Input("hierarchy-widths", "value"),
-           Input("shares-scale", "value"), Input("flow-mode", "value")],
+           Input("shares-scale", "value"), Input("flow-mode", "value"),
+           Input("compare", "value")],
         State("point", "value"), State("connection", "value"))
     def sync_url(search, *values):
-        *controls, tab, preset, widths, shares, flow_mode, point, connection = values
+        *controls, tab, preset, widths, shares, flow_mode, compare, point, connection = values
         # A user's change wins over a URL change that arrives with it (Dash merges a
         # pending URL update with the click that came after it).
         changed = set(ctx.triggered_prop_ids.values()) - {"url"}
@@ -95,6 +108,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["widths"] = (widths or "").strip()
             current["shares"] = shares or "linear"
             current["flow-mode"] = flow_mode or "all"
+            current["compare"] = (compare or "").strip()
             if "preset" in changed and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = current["connection"] = "0"
@@ -108,8 +122,8 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                         else [no_update] * len(state.CONTROL_IDS))
         tab_out = current["tab"] if writes_controls else no_update
         widths_out = current["widths"] if writes_controls else no_update
-        views_out = ([current["shares"], current["flow-mode"]] if writes_controls
-                     else [no_update, no_update])
+        views_out = ([current["shares"], current["flow-mode"], current["compare"]]
+                     if writes_controls else [no_update] * 3)
         lecture = current.get("lecture", "0") != "0" if writes_controls else no_update
         return (controls_out + [tab_out, widths_out, state.to_query(current), page, lecture]
                 + views_out)
@@ -156,6 +170,26 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
     def compute_catalog(set_progress, raw):
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))))
+
+    # The second view of a side-by-side comparison (``compare=K=9``): validated, and its
+    # catalog computed by a job of its own.
+    @app.callback(Output("compare-config", "data"), Output("compare-message", "children"),
+                  Input("url", "search"), State("compare-config", "data"))
+    def validate_compare(search, current):
+        compare, message = compare_from_search(search)
+        return (no_update if compare == current else compare), message
+
+    @app.callback(
+        Output("compare-ready", "data"), Output("compare-summary", "children"),
+        Input("compare-config", "data"),
+        background=True, manager=manager,
+        progress=[Output("compare-progress", "value"), Output("compare-progress", "max")],
+        running=[(Output("compare-progress", "className"), "progress active", "progress")],
+        prevent_initial_call=True)
+    def compute_compare(set_progress, raw):
+        return run_catalog_job(context, raw,
+                               lambda done, total: set_progress((str(done), str(total))),
+                               label="second view")
 
     app.callback(Output("storyline", "children"), Output("storyline", "className"),
                  Input("url", "search"))(show_storyline)

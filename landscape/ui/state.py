@@ -31,7 +31,7 @@ DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
-                 "connection": "0", "shares": "linear", "flow-mode": "all"}
+                 "connection": "0", "shares": "linear", "flow-mode": "all", "compare": ""}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 FAMILY_MAX_WIDTH = 25
@@ -81,7 +81,7 @@ def from_query(search):
 def to_query(values):
     return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
                             if k in values and values[k] is not None
-                            and not (k == "widths" and not values[k])})
+                            and not (k in ("widths", "compare") and not values[k])})
 
 
 def catalog_config(values):
@@ -130,3 +130,26 @@ def hierarchy_widths(text, config):
     if widths[0] < 1 or widths[-1] > UI_MAX_STUDENTS:
         raise ConfigError(f"widths must be between 1 and {UI_MAX_STUDENTS} here")
     return widths
+
+
+# ``compare=K=9`` (or ``teacher=correlated:0.3``, ``K=9 M=9``, ...): the second view of a
+# side-by-side comparison is the first with these changes.
+COMPARE_NAMES = {"K": "students", "M": "teachers", "d": "dim", "teacher": "teacher",
+                 "starts": "starts", "seed": "seed"}
+
+
+def compare_controls(text, values):
+    """Control values of the comparison ``text`` applied to ``values`` (None if ``text``
+    is empty; ConfigError if it is not ``name=value`` pairs or makes an invalid view)."""
+    words = (text or "").replace(",", " ").split()
+    if not words:
+        return None
+    changed = dict(values)
+    for word in words:
+        name, sep, value = word.partition("=")
+        if not sep or name not in COMPARE_NAMES or not value:
+            raise ConfigError(f"compare with name=value changes, names {', '.join(COMPARE_NAMES)}"
+                              f" (e.g. K=9 or teacher=correlated:0.3), not {word[:30]!r}")
+        changed[COMPARE_NAMES[name]] = value
+    catalog_config(changed)
+    return {cid: changed[cid] for cid in CONTROL_IDS}

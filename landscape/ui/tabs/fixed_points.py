@@ -24,7 +24,12 @@ def layout():
                            options=[{"label": " linear ", "value": "linear"},
                                     {"label": " log axis", "value": "log"}]),
         ]),
-        html.Div(className="row", children=[
+        # Side by side with the view of ``compare=`` (shown instead of shares and table).
+        html.Div(id="compare-row", className="row", style={"display": "none"}, children=[
+            graph("compare-a", className="half"),
+            graph("compare-b", className="half"),
+        ]),
+        html.Div(id="shares-row", className="row", children=[
             graph("shares", className="half"),
             html.Div(className="half", children=[
                 html.Div(id="catalog-table"),
@@ -99,6 +104,36 @@ def show_catalog(context, raw, search, scale="linear", lecture=False):
             table(CATALOG_HEAD, catalog_rows(catalog)), options, value, options)
 
 
+def compare_title(raw):
+    teacher = raw.get("teacher", "orthonormal")
+    return (f"K = {raw['students']}, M = {raw['teachers']}, d = "
+            f"{'∞' if raw['dim'] in ('inf', '∞') else raw['dim']}<br>{raw['starts']} starts, "
+            f"{teacher} teacher")
+
+
+def show_compare(context, raw, compare_raw, compare_ready, scale="linear", lecture=False):
+    """The shares of this view and of the compared one side by side, on one share axis
+    (figure, figure, style of the comparison row, style of the usual shares row)."""
+    if not compare_raw:
+        return no_update, no_update, {"display": "none"}, {}
+    shown, hidden = {}, {"display": "none"}
+    if not raw or compare_ready != compare_raw:
+        waiting = figures.empty_figure("the catalogs are being computed (progress above)",
+                                       lecture=lecture)
+        return waiting, waiting, shown, hidden
+    catalogs = [context.catalog(raw), context.catalog(compare_raw)]
+    pair = [figures.basin_share_figure(c, log=scale == "log", lecture=lecture)
+            for c in catalogs]
+    if scale != "log":
+        top = max(max(trace.y) for fig in pair for trace in fig.data if len(trace.y))
+        for fig in pair:
+            fig.update_yaxes(range=[0, min(100, top) * 1.15])
+    for fig, values, name in zip(pair, (raw, compare_raw), ("this view", "compared with")):
+        fig.update_layout(title=f"{name}: {compare_title(values)}",
+                          legend=dict(orientation="h", y=-0.3))
+    return pair[0], pair[1], shown, hidden
+
+
 def show_point(context, point, raw, lecture=False):
     """Q and M heatmaps and the Hessian spectrum of entry ``point``."""
     if not raw or point is None:
@@ -149,6 +184,14 @@ def register(app, context):
         reason_in_figures("figure", "table", "options", "value", "options")(
             lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale,
                                                              lecture)))
+    app.callback(Output("compare-a", "figure"), Output("compare-b", "figure"),
+                 Output("compare-row", "style"), Output("shares-row", "style"),
+                 Input("catalog-ready", "data"), Input("compare-config", "data"),
+                 Input("compare-ready", "data"), Input("shares-scale", "value"),
+                 Input("lecture", "data"))(
+        reason_in_figures("figure", "figure", "style", "style")(
+            lambda raw, compare, ready, scale, lecture: show_compare(
+                context, raw, compare, ready, scale, lecture)))
     app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
                  Output("spectrum", "figure"),
                  Input("point", "value"), Input("lecture", "data"),
