@@ -182,6 +182,52 @@ def basin_share_figure(catalog, log=False, lecture=False):
     return style(fig, lecture)
 
 
+def share_by_width_figure(rows, lecture=False):
+    """Where gradient flow ends against the width K = M (= d): stacked bars of the share
+    of starts at the global minimum, at spurious minima, and elsewhere (saddles,
+    dead-student ends, unconverged), one bar per width.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``{"width": K, "catalog": Catalog.to_json() or None}``; a width without a catalog
+        is marked "not computed" instead of a bar.
+    """
+    done = [r for r in rows if r["catalog"] is not None]
+    missing = [r["width"] for r in rows if r["catalog"] is None]
+    widths = [r["width"] for r in done]
+    glob, spurious, other = [], [], []
+    for r in done:
+        points = r["catalog"]["fixed_points"]
+        g = 100 * sum(p["fraction"] for p in points if p["kind"] == "global_minimum")
+        s = 100 * sum(p["fraction"] for p in points if p["kind"] == "local_minimum")
+        glob.append(g)
+        spurious.append(s)
+        other.append(max(0.0, 100 - g - s))
+    fig = go.Figure()
+    for name, ys, colour in (("global minimum", glob, KIND_COLOURS["global_minimum"]),
+                             ("spurious minima", spurious, KIND_COLOURS["local_minimum"]),
+                             ("saddles, dead-student ends, unconverged", other,
+                              UNCONVERGED_COLOUR)):
+        fig.add_bar(x=widths, y=ys, name=name, marker_color=colour,
+                    text=[f"{v:.0f}%" for v in ys] if ys is not other else None,
+                    textposition="inside", insidetextanchor="middle",
+                    hovertemplate="K = M = %{x}: %{y:.1f}%<extra>" + name + "</extra>")
+    for w in missing:
+        fig.add_annotation(x=w, y=50, text="not<br>computed", showarrow=False,
+                           font=dict(color="#777"))
+    every = [r["width"] for r in rows]
+    starts = next(((r["catalog"].get("config") or {}).get("starts") for r in done), None)
+    fig.update_layout(
+        title="Share of starts reaching the global minimum, by width"
+              + (f"<br>K = M = d, {starts} starts each" if starts else "<br>K = M = d"),
+        barmode="stack", bargap=0.25, legend=dict(orientation="h", y=-0.25),
+        xaxis=dict(title="width K = M = d", tickmode="array", tickvals=every,
+                   range=[min(every) - 0.6, max(every) + 0.6] if every else None),
+        yaxis=dict(title="share of starts (%)", range=[0, 100]))
+    return style(fig, lecture)
+
+
 def heatmap_figure(matrix, title, x_label, y_label, x_names=None, y_names=None, zmin=None,
                    zmax=None, lecture=False):
     """A matrix as a heatmap (rows top to bottom), diverging colours centred at 0.
@@ -503,6 +549,62 @@ AXIS_MEANING = {"loss": "loss", "mean diag Q": "mean |w_k|² (diag Q)",
                 "mean off-diag Q": "mean w_k·w_l (off-diag Q)", "max M": "max M_kr",
                 "mean M": "mean M_kr", "PC1": "principal component 1",
                 "PC2": "principal component 2", "PC3": "principal component 3"}
+
+
+def gf_sgd_figure(gf, sgd, entry, index, start, lecture=False):
+    """Gradient flow and SGD from one start, overlaid on one loss axis (log; zero drawn
+    on a dotted floor), with the loss of the catalog entry ``index`` the start ends at.
+
+    Parameters
+    ----------
+    gf, sgd : dict
+        ``FlowResult.to_json()`` at lr = 0 and at lr > 0 (with its simulation, if any).
+    entry : dict
+        The catalog entry (``FixedPoint.to_json``) the gradient flow ends at.
+    index, start : int
+        The entry's number and the start's number in the catalog.
+    """
+    # SGD moves lr times as fast as gradient flow per unit of t = steps / d: drawn against
+    # lr t, both curves are on gradient-flow time.
+    lr = float((sgd.get("config") or {}).get("lr") or 1.0)
+    series = [("gradient flow", gf["t"], gf["loss"], "#1b4965", "solid"),
+              (f"SGD, ODE limit (lr = {lr:g})", [lr * t for t in sgd["t"]], sgd["loss"],
+               "#e76f51", "dash")]
+    sim = sgd.get("simulation")
+    values = [v for _, _, ys, _, _ in series for v in ys] + [entry["loss"]]
+    if sim:
+        values += [m + sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+    positive = [v for v in values if v is not None and ZERO_LOSS < v < math.inf]
+    floor = 10.0 ** math.floor(math.log10(min(positive) / 10)) if positive else 1e-4
+
+    def lift(ys):
+        return [None if v is None or not math.isfinite(v) else max(v, floor) for v in ys]
+
+    fig = go.Figure()
+    if sim:
+        upper = [m + sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+        lower = [m - sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+        times = [lr * t for t in sim["t"]]
+        fig.add_scatter(x=times + times[::-1], y=lift(upper) + lift(lower)[::-1],
+                        fill="toself", fillcolor="rgba(231,111,81,0.2)", line=dict(width=0),
+                        hoverinfo="skip", name=f"SGD simulation ± sd ({sim['runs']} runs, "
+                                               f"d = {sim['dim']})")
+        fig.add_scatter(x=times, y=lift(sim["loss_mean"]), mode="lines",
+                        line=dict(color="#e76f51", width=3), name="SGD simulation, mean")
+    for name, t, ys, colour, dash in series:
+        fig.add_scatter(x=t, y=lift(ys), mode="lines", name=name,
+                        line=dict(color=colour, width=3, dash=dash))
+    kind = KIND_NAMES.get(entry["kind"], entry["kind"])
+    fig.add_hline(y=max(entry["loss"], floor), line=dict(color="#555", dash="dot"),
+                  annotation_text=f"#{index}: {kind}, loss {entry['loss']:.3g}",
+                  annotation_position="top right")
+    axis = log_axis(positive + [floor], pad=0.1)
+    fig.update_layout(
+        title=f"From start {start}, which gradient flow takes to #{index} ({kind})",
+        xaxis=dict(title="gradient-flow time t (SGD: lr × steps / d)"),
+        yaxis=dict(axis, title="loss (log; 0 on the floor)"),
+        legend=dict(orientation="h", y=-0.25))
+    return style(fig, lecture)
 
 
 def axis_options(K, M):

@@ -225,3 +225,47 @@ def test_hierarchy_compare_computes_and_shows_both():
     assert any(line.startswith("compared view") for line in lines)
     after, _ = hierarchy.show_hierarchy_compare(context, second, "2 3", "hierarchy")
     assert after.data and "correlated:0.3" in after.layout.title.text
+
+
+def test_share_against_K_reads_the_cache_and_its_job_fills_it(monkeypatch):
+    monkeypatch.setattr(state, "ACROSS_WIDTHS", range(2, 5))
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=3&teachers=3&dim=3&starts=10")
+    figure, note = fixed_points.show_across(context, raw)
+    assert len(context.cache) == 0                         # looking never computes
+    assert not any(t.x for t in figure.data) and "2, 3, 4" in note
+    callbacks.run_catalog_job(context, state.across_controls(raw)[1][1], lambda *a: None)
+    figure, note = fixed_points.show_across(context, raw)
+    assert [list(t.x) for t in figure.data][0] == [3] and "2, 4" in note
+    reports = []
+    ready, status = fixed_points.compute_across(context, raw, lambda *a: reports.append(a))
+    assert ready == raw and reports[-1] == (30, 30) and len(context.cache) == 3
+    figure, note = fixed_points.show_across(context, raw)
+    assert list(figure.data[0].x) == [2, 3, 4] and note == ""
+    assert all(state.catalog_config(v).dim == w for w, v in state.across_controls(raw))
+
+
+def test_a_start_that_ends_at_the_chosen_entry(view):
+    context, raw, ready, _, _ = view
+    catalog = context.catalog(raw)
+    options, value = flows_2d.end_options(context, ready, "?ends-at=0")
+    assert [o["value"] for o in options] == [str(i) for i in range(len(catalog["fixed_points"]))]
+    assert value == "0" and flows_2d.end_options(context, ready, "?ends-at=99")[1] is None
+    intro = flows_2d.show_end_start(context, ready, None, "50", "100", "flows-2d")
+    assert not intro.data and "choose" in intro.layout.annotations[0].text
+    assert flows_2d.show_end_start(context, ready, "0", "50", "100", "families") is no_update
+    traj = service.trajectories_result(state.catalog_config(raw), context.cache)
+    for i, point in enumerate(catalog["fixed_points"]):
+        start = flows_2d.start_ending_at(context, ready, i)
+        if start is None:
+            assert i not in traj["label"]
+            continue
+        assert traj["label"][start] == i and i not in traj["label"][:start]
+        figure = flows_2d.show_end_start(context, ready, str(i), "200", "100", "flows-2d")
+        assert f"start {start}" in figure.layout.title.text
+        # independently: gradient flow from that start comes to the entry's loss
+        gf = service.flow_result(state.flow_config(raw | {"lr": "0"}, time="200",
+                                                   start=start))
+        assert gf["loss"][-1] == pytest.approx(point["loss"], rel=0.05, abs=1e-6)
+    missing = flows_2d.show_end_start(context, ready, "99", "50", "100", "flows-2d")
+    assert "no entry #99" in missing.layout.annotations[0].text

@@ -46,10 +46,10 @@ def run_catalog_job(context, raw, report, label=None):
     return raw, (f"{label}: " if label else "") + catalog_summary(result)
 
 
-# The chosen fixed point and connection written into the address bar (not into the URL
+# The chosen fixed point, connection and flow end written into the address bar (not into the URL
 # component, whose changes would start the page's callbacks again).
 POINT_IN_ADDRESS_BAR = """
-function (point, connection) {
+function (point, connection, endsAt) {
     const params = new URLSearchParams(window.location.search);
     let changed = false;
     [['point', point], ['connection', connection]].forEach(function (pair) {
@@ -58,6 +58,13 @@ function (point, connection) {
             changed = true;
         }
     });
+    if (endsAt === null || endsAt === undefined || endsAt === '') {
+        changed = changed || params.has('ends-at');
+        params.delete('ends-at');
+    } else if (params.get('ends-at') !== String(endsAt)) {
+        params.set('ends-at', String(endsAt));
+        changed = true;
+    }
     if (changed) {
         window.history.replaceState(window.history.state, '',
                                     window.location.pathname + '?' + params.toString());
@@ -89,9 +96,11 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         + [Input("tab", "value"), Input("preset", "value"), Input("hierarchy-widths", "value"),
            Input("shares-scale", "value"), Input("flow-mode", "value"),
            Input("compare", "value")],
-        State("point", "value"), State("connection", "value"))
+        State("point", "value"), State("connection", "value"), State("flow-end", "value"),
+        State("flow-end", "options"))
     def sync_url(search, *values):
-        *controls, tab, preset, widths, shares, flow_mode, compare, point, connection = values
+        (*controls, tab, preset, widths, shares, flow_mode, compare, point, connection,
+         flow_end, end_options) = values
         # A user's change wins over a URL change that arrives with it (Dash merges a
         # pending URL update with the click that came after it).
         changed = set(ctx.triggered_prop_ids.values()) - {"url"}
@@ -109,6 +118,8 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["shares"] = shares or "linear"
             current["flow-mode"] = flow_mode or "all"
             current["compare"] = (compare or "").strip()
+            if end_options:       # else the catalog is not there yet: the URL's choice stays
+                current["ends-at"] = "" if flow_end in (None, "") else str(flow_end)
             if "preset" in changed and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = current["connection"] = "0"
@@ -130,7 +141,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
 
     app.clientside_callback(POINT_IN_ADDRESS_BAR, Output("address-bar", "data"),
                             Input("point", "value"), Input("connection", "value"),
-                            prevent_initial_call=True)
+                            Input("flow-end", "value"), prevent_initial_call=True)
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 

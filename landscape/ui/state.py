@@ -31,9 +31,12 @@ DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
-                 "connection": "0", "shares": "linear", "flow-mode": "all", "compare": ""}
+                 "connection": "0", "shares": "linear", "flow-mode": "all", "compare": "",
+                 "ends-at": ""}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+# SGD's learning rate in "a start that ends at #i" when the controls ask for gradient flow
+END_START_LR = "0.2"
 FAMILY_MAX_WIDTH = 25
 FAMILY_K1 = range(0, 5)
 MAX_HIERARCHY_WIDTHS = 5
@@ -81,7 +84,7 @@ def from_query(search):
 def to_query(values):
     return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
                             if k in values and values[k] is not None
-                            and not (k in ("widths", "compare") and not values[k])})
+                            and not (k in ("widths", "compare", "ends-at") and not values[k])})
 
 
 def catalog_config(values):
@@ -153,3 +156,14 @@ def compare_controls(text, values):
         changed[COMPARE_NAMES[name]] = value
     catalog_config(changed)
     return {cid: changed[cid] for cid in CONTROL_IDS}
+
+
+# The "share against K" figure: K = M = d over these widths, the other controls as set.
+ACROSS_WIDTHS = range(6, 13)
+
+
+def across_controls(values):
+    """[(width, control values at K = M = d = width)] for the widths of ACROSS_WIDTHS."""
+    base = {cid: values[cid] for cid in CONTROL_IDS}
+    return [(w, base | {"students": str(w), "teachers": str(w), "dim": str(w)})
+            for w in ACROSS_WIDTHS]

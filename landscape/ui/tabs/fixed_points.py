@@ -60,6 +60,16 @@ def layout():
             graph("surface", className="half"),
             graph("contour", className="half"),
         ]),
+        # Across widths: the catalogs at K = M = d = 6..12 that are cached, and a job for
+        # the others.
+        html.Div(className="row", children=[
+            html.Button("compute the missing widths", id="across-button", n_clicks=0),
+            html.Progress(id="across-progress", max="1", value="0", className="progress"),
+            html.Span(id="across-status"),
+            html.Span(id="across-note"),
+        ]),
+        dcc.Store(id="across-ready"),
+        graph("across-graph"),
     ])
 
 
@@ -134,6 +144,53 @@ def show_compare(context, raw, compare_raw, compare_ready, scale="linear", lectu
     return pair[0], pair[1], shown, hidden
 
 
+def across_rows(context, raw):
+    """[{"width", "catalog" (cached, or None)}] of the share-against-K figure."""
+    return [{"width": w, "catalog": service.catalog_result(state.catalog_config(values),
+                                                           context.cache, compute=False)}
+            for w, values in state.across_controls(raw)]
+
+
+def estimate_across(missing, starts):
+    """Rough time of the missing catalogs (about 0.5 ms per start and student squared,
+    as the Hierarchy tab's estimate)."""
+    seconds = 5e-4 * starts * sum(w * w for w in missing)
+    return f"about {max(1, round(seconds))} s" if seconds < 90 else \
+        f"about {round(seconds / 60)} minutes"
+
+
+def show_across(context, raw, lecture=False):
+    """The share-against-K figure from the cache, and a line on what is missing."""
+    if not raw:
+        return figures.empty_figure("fix the controls first", lecture=lecture), ""
+    rows = across_rows(context, raw)
+    missing = [r["width"] for r in rows if r["catalog"] is None]
+    note = "" if not missing else (
+        f"width{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} "
+        f"{'are' if len(missing) > 1 else 'is'} not computed yet: the button computes "
+        f"{'them' if len(missing) > 1 else 'it'} "
+        f"({estimate_across(missing, state.catalog_config(raw).starts)})")
+    return figures.share_by_width_figure(rows, lecture=lecture), note
+
+
+def compute_across(context, raw, report):
+    """The across-widths job: computes the missing catalogs, reporting
+    ``report(done, total)`` in starts; returns (raw, status line)."""
+    if not raw:
+        return None, "fix the controls first"
+    todo = [state.catalog_config(values) for _, values in state.across_controls(raw)]
+    total = sum(c.starts for c in todo)
+    budget = service.time_budget(context.job_seconds)
+    done = 0
+    for config in todo:
+        service.catalog_result(config, context.cache, executor=context.executor,
+                               progress=lambda d, t, *_, base=done: (report(base + d, total),
+                                                                     budget()))
+        done += config.starts
+    report(total, total)
+    return raw, f"widths {min(state.ACROSS_WIDTHS)} to {max(state.ACROSS_WIDTHS)} computed"
+
+
 def show_point(context, point, raw, lecture=False):
     """Q and M heatmaps and the Hessian spectrum of entry ``point``."""
     if not raw or point is None:
@@ -205,6 +262,23 @@ def register(app, context):
         reason_in_figures("figure", "figure")(
             lambda point, directions, other, lecture, raw: show_surface(
                 context, point, directions, other, raw, lecture)))
+    @app.callback(
+        Output("across-ready", "data"), Output("across-status", "children"),
+        Input("across-button", "n_clicks"), State("config", "data"),
+        background=True, manager=context.manager,
+        progress=[Output("across-progress", "value"), Output("across-progress", "max")],
+        running=[(Output("across-button", "disabled"), True, False),
+                 (Output("across-progress", "className"), "progress active", "progress")],
+        prevent_initial_call=True)
+    def across_job(set_progress, _, raw):
+        return compute_across(context, raw,
+                              lambda done, total: set_progress((str(done), str(total))))
+
+    app.callback(Output("across-graph", "figure"), Output("across-note", "children"),
+                 Input("config", "data"), Input("across-ready", "data"),
+                 Input("lecture", "data"))(
+        reason_in_figures("figure", "text")(
+            lambda raw, _, lecture: show_across(context, raw, lecture)))
     app.callback(Output("download", "data"),
                  Input("download-json-button", "n_clicks"),
                  Input("download-csv-button", "n_clicks"),
