@@ -94,7 +94,11 @@ def test_flow_views(view):
     message, _, _ = flows_2d.show_flow(context, raw, "-1", "", "0", "flows-2d")
     assert "time" in json.dumps(message.to_plotly_json())
     figure3d = flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None)
-    assert any(trace.mode == "lines" for trace in figure3d.data)
+    assert any(trace.get("mode") == "lines" for trace in figure3d["data"])
+    # built once per process: the same figure again, another for other axes
+    assert flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None) is figure3d
+    other = flows_3d.show_flows_3d(context, ready, "flows-3d", "max M", "mean diag Q", None)
+    assert other is not figure3d and other["layout"] != figure3d["layout"]
 
 
 def test_families_view_and_its_message_for_asymmetric_teachers():
