@@ -96,9 +96,10 @@ def empty_figure(message="", lecture=False):
     return style(fig, lecture)
 
 
-def message_figure(title, lines, lecture=False):
-    """A figure that explains (a heading and a few lines of text), e.g. before computing."""
-    body = "<br>".join(_wrap(line, 70) for line in lines)
+def message_figure(title, lines, lecture=False, wrap=70):
+    """A figure that explains (a heading and a few lines of text, ``wrap`` characters
+    wide), e.g. before computing."""
+    body = "<br>".join(_wrap(line, wrap) for line in lines)
     fig = go.Figure()
     fig.update_layout(xaxis_visible=False, yaxis_visible=False, annotations=[
         dict(text=f"<b>{title}</b>", showarrow=False, xref="paper", yref="paper", x=0.5,
@@ -854,7 +855,7 @@ def families_figure(families, current=None, dim=None, lecture=False):
 
 
 # ----------------------------------------------------------------------------- Hierarchy
-def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False):
+def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False, wrap=70):
     """What the Hierarchy view shows, before it is computed (``estimate``: text, e.g.
     "about 40 s")."""
     text_widths = ", ".join(str(w) for w in widths) if widths else "M, M + 1, M + 2"
@@ -865,7 +866,7 @@ def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False):
              "Bars: the share of random starts that reach the global minimum at each width."]
     if estimate:
         lines.append(f"This takes {estimate}.")
-    return message_figure("Hierarchy across widths", lines, lecture=lecture)
+    return message_figure("Hierarchy across widths", lines, lecture=lecture, wrap=wrap)
 
 
 def hierarchy_figure(hierarchy, lecture=False, compact=False):

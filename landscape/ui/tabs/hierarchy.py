@@ -79,7 +79,8 @@ def show_hierarchy(context, ready, raw, text, tab, lecture=False, compact=False,
     result = service.hierarchy_result(config, widths, context.cache, compute=False)
     if result is None:
         return figures.hierarchy_intro_figure(widths, config.starts,
-                                              estimate(config, widths), lecture=lecture)
+                                              estimate(config, widths), lecture=lecture,
+                                              wrap=34 if compact or compare else 70)
     if compare:               # half a page, next to the compared view
         figure = figures.hierarchy_figure(result, lecture=lecture, compact=True)
         figure.layout.title.text = view_title("this view", raw)
