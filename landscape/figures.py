@@ -111,9 +111,10 @@ def empty_figure(message="", lecture=False):
     return style(fig, lecture)
 
 
-def message_figure(title, lines, lecture=False):
-    """A figure that explains (a heading and a few lines of text), e.g. before computing."""
-    body = "<br>".join(_wrap(line, 70) for line in lines)
+def message_figure(title, lines, lecture=False, wrap=70):
+    """A figure that explains (a heading and a few lines of text, ``wrap`` characters
+    wide), e.g. before computing."""
+    body = "<br>".join(_wrap(line, wrap) for line in lines)
     fig = go.Figure()
     fig.update_layout(xaxis_visible=False, yaxis_visible=False, annotations=[
         dict(text=f"<b>{title}</b>", showarrow=False, xref="paper", yref="paper", x=0.5,
@@ -194,6 +195,52 @@ def basin_share_figure(catalog, log=False, lecture=False):
                       xaxis=dict(title="end point (# = fixed point in the table)",
                                  type="category"),
                       yaxis=yaxis, bargap=0.3, legend=dict(orientation="h", y=-0.25))
+    return style(fig, lecture)
+
+
+def share_by_width_figure(rows, lecture=False):
+    """Where gradient flow ends against the width K = M (= d): stacked bars of the share
+    of starts at the global minimum, at spurious minima, and elsewhere (saddles,
+    dead-student ends, unconverged), one bar per width.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``{"width": K, "catalog": Catalog.to_json() or None}``; a width without a catalog
+        is marked "not computed" instead of a bar.
+    """
+    done = [r for r in rows if r["catalog"] is not None]
+    missing = [r["width"] for r in rows if r["catalog"] is None]
+    widths = [r["width"] for r in done]
+    glob, spurious, other = [], [], []
+    for r in done:
+        points = r["catalog"]["fixed_points"]
+        g = 100 * sum(p["fraction"] for p in points if p["kind"] == "global_minimum")
+        s = 100 * sum(p["fraction"] for p in points if p["kind"] == "local_minimum")
+        glob.append(g)
+        spurious.append(s)
+        other.append(max(0.0, 100 - g - s))
+    fig = go.Figure()
+    for name, ys, colour in (("global minimum", glob, KIND_COLOURS["global_minimum"]),
+                             ("spurious minima", spurious, KIND_COLOURS["local_minimum"]),
+                             ("saddles, dead-student ends, unconverged", other,
+                              UNCONVERGED_COLOUR)):
+        fig.add_bar(x=widths, y=ys, name=name, marker_color=colour,
+                    text=[f"{v:.0f}%" for v in ys] if ys is not other else None,
+                    textposition="inside", insidetextanchor="middle",
+                    hovertemplate="K = M = %{x}: %{y:.1f}%<extra>" + name + "</extra>")
+    for w in missing:
+        fig.add_annotation(x=w, y=50, text="not<br>computed", showarrow=False,
+                           font=dict(color="#777"))
+    every = [r["width"] for r in rows]
+    starts = next(((r["catalog"].get("config") or {}).get("starts") for r in done), None)
+    fig.update_layout(
+        title="Share of starts reaching the global minimum, by width"
+              + (f"<br>K = M = d, {starts} starts each" if starts else "<br>K = M = d"),
+        barmode="stack", bargap=0.25, legend=dict(orientation="h", y=-0.25),
+        xaxis=dict(title="width K = M = d", tickmode="array", tickvals=every,
+                   range=[min(every) - 0.6, max(every) + 0.6] if every else None),
+        yaxis=dict(title="share of starts (%)", range=[0, 100]))
     return style(fig, lecture)
 
 
@@ -520,6 +567,62 @@ AXIS_MEANING = {"loss": "loss", "mean diag Q": "mean |w_k|² (diag Q)",
                 "PC2": "principal component 2", "PC3": "principal component 3"}
 
 
+def gf_sgd_figure(gf, sgd, entry, index, start, lecture=False):
+    """Gradient flow and SGD from one start, overlaid on one loss axis (log; zero drawn
+    on a dotted floor), with the loss of the catalog entry ``index`` the start ends at.
+
+    Parameters
+    ----------
+    gf, sgd : dict
+        ``FlowResult.to_json()`` at lr = 0 and at lr > 0 (with its simulation, if any).
+    entry : dict
+        The catalog entry (``FixedPoint.to_json``) the gradient flow ends at.
+    index, start : int
+        The entry's number and the start's number in the catalog.
+    """
+    # SGD moves lr times as fast as gradient flow per unit of t = steps / d: drawn against
+    # lr t, both curves are on gradient-flow time.
+    lr = float((sgd.get("config") or {}).get("lr") or 1.0)
+    series = [("gradient flow", gf["t"], gf["loss"], "#1b4965", "solid"),
+              (f"SGD, ODE limit (lr = {lr:g})", [lr * t for t in sgd["t"]], sgd["loss"],
+               "#e76f51", "dash")]
+    sim = sgd.get("simulation")
+    values = [v for _, _, ys, _, _ in series for v in ys] + [entry["loss"]]
+    if sim:
+        values += [m + sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+    positive = [v for v in values if v is not None and ZERO_LOSS < v < math.inf]
+    floor = 10.0 ** math.floor(math.log10(min(positive) / 10)) if positive else 1e-4
+
+    def lift(ys):
+        return [None if v is None or not math.isfinite(v) else max(v, floor) for v in ys]
+
+    fig = go.Figure()
+    if sim:
+        upper = [m + sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+        lower = [m - sd for m, sd in zip(sim["loss_mean"], sim["loss_std"])]
+        times = [lr * t for t in sim["t"]]
+        fig.add_scatter(x=times + times[::-1], y=lift(upper) + lift(lower)[::-1],
+                        fill="toself", fillcolor="rgba(231,111,81,0.2)", line=dict(width=0),
+                        hoverinfo="skip", name=f"SGD simulation ± sd ({sim['runs']} runs, "
+                                               f"d = {sim['dim']})")
+        fig.add_scatter(x=times, y=lift(sim["loss_mean"]), mode="lines",
+                        line=dict(color="#e76f51", width=3), name="SGD simulation, mean")
+    for name, t, ys, colour, dash in series:
+        fig.add_scatter(x=t, y=lift(ys), mode="lines", name=name,
+                        line=dict(color=colour, width=3, dash=dash))
+    kind = KIND_NAMES.get(entry["kind"], entry["kind"])
+    fig.add_hline(y=max(entry["loss"], floor), line=dict(color="#555", dash="dot"),
+                  annotation_text=f"#{index}: {kind}, loss {entry['loss']:.3g}",
+                  annotation_position="top right")
+    axis = log_axis(positive + [floor], pad=0.1)
+    fig.update_layout(
+        title=f"From start {start}, which gradient flow takes to #{index} ({kind})",
+        xaxis=dict(title="gradient-flow time t (SGD: lr × steps / d)"),
+        yaxis=dict(axis, title="loss (log; 0 on the floor)"),
+        legend=dict(orientation="h", y=-0.25))
+    return style(fig, lecture)
+
+
 def axis_options(K, M):
     """Choices for the 3D axes: invariants, principal components, every Q and M entry."""
     return (list(AXES) + [f"Q[{k},{l}]" for k in range(K) for l in range(k, K)]
@@ -767,7 +870,7 @@ def families_figure(families, current=None, dim=None, lecture=False):
 
 
 # ----------------------------------------------------------------------------- Hierarchy
-def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False):
+def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False, wrap=70):
     """What the Hierarchy view shows, before it is computed (``estimate``: text, e.g.
     "about 40 s")."""
     text_widths = ", ".join(str(w) for w in widths) if widths else "M, M + 1, M + 2"
@@ -778,16 +881,18 @@ def hierarchy_intro_figure(widths, starts=None, estimate=None, lecture=False):
              "Bars: the share of random starts that reach the global minimum at each width."]
     if estimate:
         lines.append(f"This takes {estimate}.")
-    return message_figure("Hierarchy across widths", lines, lecture=lecture)
+    return message_figure("Hierarchy across widths", lines, lecture=lecture, wrap=wrap)
 
 
-def hierarchy_figure(hierarchy, lecture=False):
+def hierarchy_figure(hierarchy, lecture=False, compact=False):
     """Loss against width (markers sized by basin share, coloured by kind, links labelled
-    "#i → #j") and stacked bars of where random starts end per width."""
+    "#i → #j") and stacked bars of where random starts end per width (``compact``: short
+    titles, for half a page)."""
     levels = hierarchy["levels"]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
-                        subplot_titles=("fixed points by width (open: found by embedding)",
-                                        "where random starts end"))
+                        subplot_titles=(("fixed points by width", "where starts end") if compact
+                                        else ("fixed points by width (open: found by embedding)",
+                                              "where random starts end")))
     positive = [p["loss"] for lv in levels for p in lv["fixed_points"] if p["loss"] > ZERO_LOSS]
     floor = 10.0 ** math.floor(math.log10(min(positive) / 10)) if positive else 1e-4
 
@@ -871,7 +976,8 @@ def hierarchy_figure(hierarchy, lecture=False):
         fig.update_xaxes(title_text="width K (students)", dtick=1, tick0=0, row=1, col=col)
     if widths:
         fig.update_xaxes(range=[min(widths) - 0.5, max(widths) + 0.7], row=1, col=1)
-    fig.update_layout(title="Over-parameterisation: how spurious minima drain as width grows",
+    fig.update_layout(title="How spurious minima drain as width grows" if compact else
+                      "Over-parameterisation: how spurious minima drain as width grows",
                       barmode="stack", legend=dict(orientation="h", y=-0.22))
     return style(fig, lecture, height=640 if lecture else 600)
 

@@ -148,7 +148,8 @@ def validate_request(search):
             "outputs": [{"id": "config", "property": "data"},
                         {"id": "message", "property": "children"}],
             "inputs": [{"id": "url", "property": "search", "value": search}],
-            "changedPropIds": ["url.search"], "state": []}
+            "changedPropIds": ["url.search"],
+            "state": [{"id": "config", "property": "data", "value": None}]}
 
 
 def view_requests(url, search):

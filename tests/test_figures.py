@@ -441,3 +441,69 @@ def test_style_sets_the_white_template_exactly_as_a_validated_update_would():
     styled.update_layout(height=300)                   # validation is back on afterwards
     with pytest.raises(ValueError):
         styled.update_layout(height="tall")
+
+
+# ----------------------------------------------------------------------------- across widths
+def test_share_by_width_draws_each_catalog_and_marks_the_missing_width(spurious):
+    catalog, _ = spurious
+    small = service.catalog_result(make_catalog_config(4, 4, dim=4, starts=20))
+    rows = [{"width": 4, "catalog": small}, {"width": 5, "catalog": None},
+            {"width": 7, "catalog": catalog}]
+    fig = figures.share_by_width_figure(rows)
+    bars = {t.name: t for t in fig.data}
+    glob = bars["global minimum"]
+    assert list(glob.x) == [4, 7]                         # no bar for the missing width
+    for x, share in zip(glob.x, glob.y):
+        source = small if x == 4 else catalog
+        assert share == pytest.approx(100 * source["global_fraction"], abs=1e-9) or \
+            share == pytest.approx(100 * sum(p["fraction"] for p in source["fixed_points"]
+                                             if p["kind"] == "global_minimum"))
+    # the spurious minimum at K = 7 is its own bar segment, and each stack is 100 %
+    spur = bars["spurious minima"]
+    assert spur.y[list(spur.x).index(7)] == pytest.approx(100 * sum(
+        p["fraction"] for p in catalog["fixed_points"] if p["kind"] == "local_minimum"))
+    assert spur.y[list(spur.x).index(7)] > 0
+    totals = np.sum([t.y for t in fig.data], axis=0)
+    np.testing.assert_allclose(totals, 100, atol=1e-9)
+    # the missing width says so, widths are integer ticks, the axes say what they are
+    assert [a.x for a in fig.layout.annotations if "not" in a.text] == [5]
+    assert list(fig.layout.xaxis.tickvals) == [4, 5, 7]
+    assert "width" in fig.layout.xaxis.title.text and "%" in fig.layout.yaxis.title.text
+    assert fig.layout.barmode == "stack"
+    assert figures.share_by_width_figure(rows, lecture=True).layout.font.size >= 20
+
+
+def test_gradient_flow_and_sgd_from_one_start_share_one_loss_axis():
+    gf = service.flow_result(make_flow_config(3, 3, lr=0, time=40, points=60, start=2))
+    sgd = service.flow_result(make_flow_config(3, 3, lr=0.1, time=400, points=60, start=2,
+                                               simulate=100, runs=4))
+    catalog = service.catalog_result(make_catalog_config(3, 3, starts=10))
+    entry = catalog["fixed_points"][0]
+    fig = figures.gf_sgd_figure(gf, sgd, entry, 0, 2)
+    traces = {t.name: t for t in fig.data}
+    floor = fig.layout.shapes[0].y0                    # the entry's loss line (0: the floor)
+    assert entry["loss"] < 1e-12 and floor > 0
+    gf_trace = traces["gradient flow"]
+    assert list(gf_trace.x) == gf["t"]
+    np.testing.assert_allclose(gf_trace.y, np.maximum(gf["loss"], floor))
+    sim = sgd["simulation"]
+    mean = traces["SGD simulation, mean"]
+    np.testing.assert_allclose(mean.y, np.maximum(sim["loss_mean"], floor))
+    ode = next(t for name, t in traces.items() if name.startswith("SGD, ODE limit"))
+    np.testing.assert_allclose(ode.y, np.maximum(sgd["loss"], floor))
+    # SGD drawn on gradient-flow time: lr t (its drift is lr times the gradient)
+    np.testing.assert_allclose(ode.x, 0.1 * np.array(sgd["t"]))
+    np.testing.assert_allclose(mean.x, 0.1 * np.array(sim["t"]))
+    # and on that axis the ODE of a small lr follows gradient flow (up to lr^2 terms)
+    slow = service.flow_result(make_flow_config(3, 3, lr=0.01, time=4000, points=200, start=2))
+    small = next(t for t in figures.gf_sgd_figure(gf, slow, entry, 0, 2).data
+                 if t.name.startswith("SGD, ODE limit"))
+    along = np.interp(gf["t"], small.x, slow["loss"])
+    np.testing.assert_allclose(along, gf["loss"], rtol=0.03, atol=1e-3)
+    assert "lr = 0.1" in ode.name
+    # one axis for all of them, log, titled; the title names the start and the entry
+    assert {t.xaxis or "x" for t in fig.data} == {"x"} and {t.yaxis or "y" for t in fig.data} == {"y"}
+    assert fig.layout.yaxis.type == "log" and "loss" in fig.layout.yaxis.title.text
+    assert "time" in fig.layout.xaxis.title.text
+    assert "start 2" in fig.layout.title.text and "#0" in fig.layout.title.text
+    assert "#0" in fig.layout.annotations[0].text

@@ -20,7 +20,8 @@ def callback_body(value):
             "outputs": [{"id": "config", "property": "data"},
                         {"id": "message", "property": "children"}],
             "inputs": [{"id": "url", "property": "search", "value": value}],
-            "changedPropIds": ["url.search"], "state": []}
+            "changedPropIds": ["url.search"],
+            "state": [{"id": "config", "property": "data", "value": None}]}
 
 
 @pytest.mark.parametrize("body", [

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from dash import no_update
 
+from landscape.errors import ConfigError
 from landscape.running import service
 from landscape.ui import callbacks, state
 from landscape.ui.common import ViewContext, config_from_search
@@ -93,7 +94,11 @@ def test_flow_views(view):
     message, _, _ = flows_2d.show_flow(context, raw, "-1", "", "0", "flows-2d")
     assert "time" in json.dumps(message.to_plotly_json())
     figure3d = flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None)
-    assert any(trace.mode == "lines" for trace in figure3d.data)
+    assert any(trace.get("mode") == "lines" for trace in figure3d["data"])
+    # built once per process: the same figure again, another for other axes
+    assert flows_3d.show_flows_3d(context, ready, "flows-3d", None, None, None) is figure3d
+    other = flows_3d.show_flows_3d(context, ready, "flows-3d", "max M", "mean diag Q", None)
+    assert other is not figure3d and other["layout"] != figure3d["layout"]
 
 
 def test_families_view_and_its_message_for_asymmetric_teachers():
@@ -188,3 +193,115 @@ def test_plain_callbacks_read_results_and_never_compute_them(monkeypatch):
     with pytest.raises(ComputationLimit, match="press the button"):
         connections.show_tree(context, raw, [], None, SEARCH)
     assert not context.cache
+
+
+def test_a_failing_view_says_why_in_its_figures_instead_of_blank_axes():
+    from landscape.errors import ComputationLimit
+    from landscape.ui.common import reason_in_figures
+
+    def slow(raw):
+        raise ComputationLimit("stopped after the time budget of 60 s of a request")
+
+    figure, table, marks = reason_in_figures("figure", "table", "marks")(slow)(None)
+    assert "time budget of 60 s" in figure.layout.annotations[0].text
+    assert table is no_update and marks is no_update
+    # a bug is named, not shown as a traceback
+    only = reason_in_figures("figure")(lambda: 1 / 0)()
+    assert "ZeroDivisionError" in only.layout.annotations[0].text
+
+
+def test_compare_parses_name_value_changes_and_refuses_the_rest():
+    values = state.from_query("?students=4&teachers=4&dim=4&starts=30")
+    assert state.compare_controls("", values) is None
+    second = state.compare_controls("K=5 teacher=correlated:0.3", values)
+    assert second["students"] == "5" and second["teacher"] == "correlated:0.3"
+    assert second["teachers"] == "4" and set(second) == set(state.CONTROL_IDS)
+    for bad in ("K9", "X=3", "K=0", "K=99", "teacher=/etc/passwd"):
+        with pytest.raises(ConfigError):
+            state.compare_controls(bad, values)
+    assert state.to_query(values).find("compare") == -1       # empty: not in the URL
+    compare, message = callbacks.compare_from_search("?students=4&compare=K%3D5")
+    assert compare["students"] == "5" and message == ""
+    assert callbacks.compare_from_search("?compare=nonsense")[0] is None
+
+
+def test_compare_shows_both_shares_on_one_axis(view):
+    context, raw, ready, _, _ = view
+    hidden = fixed_points.show_compare(context, ready, None, None)
+    assert hidden[2] == {"display": "none"} and hidden[3] == {}
+    second = state.compare_controls("K=5", raw)
+    waiting = fixed_points.show_compare(context, ready, second, None)
+    assert not waiting[0].data and waiting[3] == {"display": "none"}
+    callbacks.run_catalog_job(context, second, lambda *a: None)
+    a, b, shown, usual = fixed_points.show_compare(context, ready, second, second)
+    assert shown == {} and usual == {"display": "none"}
+    assert a.layout.yaxis.range == b.layout.yaxis.range          # one share axis
+    top = max(max(t.y) for fig in (a, b) for t in fig.data)
+    assert a.layout.yaxis.range[1] >= top
+    assert "K = 4" in a.layout.title.text and "K = 5" in b.layout.title.text
+    # each panel's bars add up to its own catalog's starts
+    for fig, values in ((a, raw), (b, second)):
+        catalog = context.catalog(values)
+        assert sum(sum(t.y) for t in fig.data) == pytest.approx(
+            100 * (sum(p["fraction"] for p in catalog["fixed_points"])
+                   + sum(p["fraction"] for p in catalog["nondifferentiable"]["points"])
+                   + catalog["unconverged"] / 30), abs=0.1)
+
+
+def test_hierarchy_compare_computes_and_shows_both():
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=2&teachers=2&dim=3&starts=10")
+    second = state.compare_controls("teacher=correlated:0.3", raw)
+    assert hierarchy.show_hierarchy_compare(context, None, "2 3", "hierarchy")[1] == {
+        "display": "none"}
+    before, style = hierarchy.show_hierarchy_compare(context, second, "2 3", "hierarchy")
+    assert style == {} and not before.data and "compared with" in before.layout.title.text
+    lines = []
+    hierarchy.compute_hierarchy(context, raw, "2 3", lines.append, second)
+    assert any(line.startswith("compared view") for line in lines)
+    after, _ = hierarchy.show_hierarchy_compare(context, second, "2 3", "hierarchy")
+    assert after.data and "correlated:0.3" in after.layout.title.text
+
+
+def test_share_against_K_reads_the_cache_and_its_job_fills_it(monkeypatch):
+    monkeypatch.setattr(state, "ACROSS_WIDTHS", range(2, 5))
+    context = ViewContext(cache=DictCache())
+    raw, _ = config_from_search("?students=3&teachers=3&dim=3&starts=10")
+    figure, note = fixed_points.show_across(context, raw)
+    assert len(context.cache) == 0                         # looking never computes
+    assert not any(t.x for t in figure.data) and "2, 3, 4" in note
+    callbacks.run_catalog_job(context, state.across_controls(raw)[1][1], lambda *a: None)
+    figure, note = fixed_points.show_across(context, raw)
+    assert [list(t.x) for t in figure.data][0] == [3] and "2, 4" in note
+    reports = []
+    ready, status = fixed_points.compute_across(context, raw, lambda *a: reports.append(a))
+    assert ready == raw and reports[-1] == (30, 30) and len(context.cache) == 3
+    figure, note = fixed_points.show_across(context, raw)
+    assert list(figure.data[0].x) == [2, 3, 4] and note == ""
+    assert all(state.catalog_config(v).dim == w for w, v in state.across_controls(raw))
+
+
+def test_a_start_that_ends_at_the_chosen_entry(view):
+    context, raw, ready, _, _ = view
+    catalog = context.catalog(raw)
+    options, value = flows_2d.end_options(context, ready, "?ends-at=0")
+    assert [o["value"] for o in options] == [str(i) for i in range(len(catalog["fixed_points"]))]
+    assert value == "0" and flows_2d.end_options(context, ready, "?ends-at=99")[1] is None
+    intro = flows_2d.show_end_start(context, ready, None, "50", "100", "flows-2d")
+    assert not intro.data and "choose" in intro.layout.annotations[0].text
+    assert flows_2d.show_end_start(context, ready, "0", "50", "100", "families") is no_update
+    traj = service.trajectories_result(state.catalog_config(raw), context.cache)
+    for i, point in enumerate(catalog["fixed_points"]):
+        start = flows_2d.start_ending_at(context, ready, i)
+        if start is None:
+            assert i not in traj["label"]
+            continue
+        assert traj["label"][start] == i and i not in traj["label"][:start]
+        figure = flows_2d.show_end_start(context, ready, str(i), "200", "100", "flows-2d")
+        assert f"start {start}" in figure.layout.title.text
+        # independently: gradient flow from that start comes to the entry's loss
+        gf = service.flow_result(state.flow_config(raw | {"lr": "0"}, time="200",
+                                                   start=start))
+        assert gf["loss"][-1] == pytest.approx(point["loss"], rel=0.05, abs=1e-6)
+    missing = flows_2d.show_end_start(context, ready, "99", "50", "100", "flows-2d")
+    assert "no entry #99" in missing.layout.annotations[0].text

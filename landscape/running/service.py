@@ -151,15 +151,16 @@ def check_catalog(catalog_json):
             "starts or a better-conditioned teacher")
 
 
-def catalog_result(config, cache=None, progress=None, executor=None):
+def catalog_result(config, cache=None, progress=None, executor=None, compute=True):
     """The catalog as JSON (``Catalog.to_json``), cached. Raises ComputationLimit when
-    the search found no fixed point (``check_catalog``)."""
-    def compute():
+    the search found no fixed point (``check_catalog``). With ``compute=False`` only
+    what is cached (or None)."""
+    def run():
         out = find_fixed_points(config, progress=progress, executor=executor).to_json()
         check_catalog(out)
         return out
 
-    return _cached(cache, "catalog", config.to_dict(), compute)
+    return _cached(cache, "catalog", config.to_dict(), run if compute else None)
 
 
 def cached_catalog(config, cache):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
+from ..errors import ConfigError
 from ..running import executors, service
 from . import lectures, state
 from .common import ViewContext, config_from_search
@@ -20,9 +21,19 @@ def catalog_summary(result):
             f"computed in {result['seconds']:.2f} s")
 
 
-def run_catalog_job(context, raw, report):
+def compare_from_search(search):
+    """(control values of the comparison's second view or None, error message)."""
+    values = state.from_query(search)
+    try:
+        return state.compare_controls(values["compare"], values), ""
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def run_catalog_job(context, raw, report, label=None):
     """The catalog job: computes (or finds cached) the catalog of validated controls
-    ``raw``, reporting ``report(done, total)``; returns (raw, status line)."""
+    ``raw``, reporting ``report(done, total)``; returns (raw, status line) (``label``:
+    what the status line names)."""
     if not raw:
         return None, ""
     config = state.catalog_config(raw)
@@ -32,7 +43,35 @@ def run_catalog_job(context, raw, report):
         progress=service.time_budget(context.job_seconds,
                                      lambda done, total, _: report(done, total)))
     report(config.starts, config.starts)
-    return raw, catalog_summary(result)
+    return raw, (f"{label}: " if label else "") + catalog_summary(result)
+
+
+# The chosen fixed point, connection and flow end written into the address bar (not into the URL
+# component, whose changes would start the page's callbacks again).
+POINT_IN_ADDRESS_BAR = """
+function (point, connection, endsAt) {
+    const params = new URLSearchParams(window.location.search);
+    let changed = false;
+    [['point', point], ['connection', connection]].forEach(function (pair) {
+        if (pair[1] !== null && pair[1] !== undefined && params.get(pair[0]) !== String(pair[1])) {
+            params.set(pair[0], String(pair[1]));
+            changed = true;
+        }
+    });
+    if (endsAt === null || endsAt === undefined || endsAt === '') {
+        changed = changed || params.has('ends-at');
+        params.delete('ends-at');
+    } else if (params.get('ends-at') !== String(endsAt)) {
+        params.set('ends-at', String(endsAt));
+        changed = true;
+    }
+    if (changed) {
+        window.history.replaceState(window.history.state, '',
+                                    window.location.pathname + '?' + params.toString());
+    }
+    return window.dash_clientside.no_update;
+}
+"""
 
 
 def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
@@ -43,19 +82,29 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                           executor=executor)
     control_inputs = [Input(cid, "value") for cid in state.CONTROL_IDS]
 
-    # URL <-> controls, tab, selected point (one callback: the circle is allowed here).
+    # URL <-> controls, tab and view options (one callback: the circle is allowed here).
+    # The chosen point and connection are States, and reach the address bar through a
+    # clientside callback: an Input here would make this callback (and through the URL
+    # everything else) wait for the catalog job, because the catalog sets the point.
     @app.callback(
         [Output(cid, "value") for cid in state.CONTROL_IDS]
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
            Output("page", "className"), Output("lecture", "data"),
-           Output("shares-scale", "value"), Output("flow-mode", "value")],
+           Output("shares-scale", "value"), Output("flow-mode", "value"),
+           Output("compare", "value")],
         [Input("url", "search")] + control_inputs
-        + [Input("tab", "value"), Input("point", "value"), Input("connection", "value"),
-           Input("preset", "value"), Input("hierarchy-widths", "value"),
-           Input("shares-scale", "value"), Input("flow-mode", "value")])
+        + [Input("tab", "value"), Input("preset", "value"), Input("hierarchy-widths", "value"),
+           Input("shares-scale", "value"), Input("flow-mode", "value"),
+           Input("compare", "value")],
+        State("point", "value"), State("connection", "value"), State("flow-end", "value"),
+        State("flow-end", "options"))
     def sync_url(search, *values):
-        *controls, tab, point, connection, preset, widths, shares, flow_mode = values
-        if ctx.triggered_id in (None, "url"):
+        (*controls, tab, preset, widths, shares, flow_mode, compare, point, connection,
+         flow_end, end_options) = values
+        # A user's change wins over a URL change that arrives with it (Dash merges a
+        # pending URL update with the click that came after it).
+        changed = set(ctx.triggered_prop_ids.values()) - {"url"}
+        if not changed:
             current = lectures.with_step_view(state.from_query(search))
         else:
             current = dict(zip(state.CONTROL_IDS, controls)) | state.from_query(search)
@@ -68,24 +117,31 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["widths"] = (widths or "").strip()
             current["shares"] = shares or "linear"
             current["flow-mode"] = flow_mode or "all"
-            if ctx.triggered_id == "preset" and preset in state.PRESETS:
+            current["compare"] = (compare or "").strip()
+            if end_options:       # else the catalog is not there yet: the URL's choice stays
+                current["ends-at"] = "" if flow_end in (None, "") else str(flow_end)
+            if "preset" in changed and preset in state.PRESETS:
                 current.update(state.DEFAULTS | state.PRESETS[preset])
                 current["point"] = current["connection"] = "0"
-            if ctx.triggered_id in state.CONTROL_IDS:
+            if changed & set(state.CONTROL_IDS):
                 current["point"] = current["connection"] = "0"
         page = "page" if current.get("lecture", "0") == "0" else "page lecture"
         # Controls are written only when the URL or a preset sets them: echoing them back
         # otherwise would race with a user who is typing.
-        writes_controls = ctx.triggered_id in (None, "url", "preset")
+        writes_controls = not changed or "preset" in changed
         controls_out = ([current[cid] for cid in state.CONTROL_IDS] if writes_controls
                         else [no_update] * len(state.CONTROL_IDS))
         tab_out = current["tab"] if writes_controls else no_update
         widths_out = current["widths"] if writes_controls else no_update
-        views_out = ([current["shares"], current["flow-mode"]] if writes_controls
-                     else [no_update, no_update])
+        views_out = ([current["shares"], current["flow-mode"], current["compare"]]
+                     if writes_controls else [no_update] * 3)
         lecture = current.get("lecture", "0") != "0" if writes_controls else no_update
         return (controls_out + [tab_out, widths_out, state.to_query(current), page, lecture]
                 + views_out)
+
+    app.clientside_callback(POINT_IN_ADDRESS_BAR, Output("address-bar", "data"),
+                            Input("point", "value"), Input("connection", "value"),
+                            Input("flow-end", "value"), prevent_initial_call=True)
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 
@@ -95,15 +151,22 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                             [Output(g, "config") for g in graph_ids],
                             Input("image-format", "value"), prevent_initial_call=True)
 
-    @app.callback(Output("copy-link", "content"), Input("copy-link", "n_clicks"),
-                  State("url", "href"), prevent_initial_call=True)
-    def copy_link(_, href):
-        return href
+    # The address bar itself: it also holds the point (POINT_IN_ADDRESS_BAR).
+    app.clientside_callback("function (_) { return window.location.href; }",
+                            Output("copy-link", "content"), Input("copy-link", "n_clicks"),
+                            prevent_initial_call=True)
 
     # Validate once, at the edge. The URL is the single source of truth: controls
     # write it (sync_url), and everything computed follows from it.
-    app.callback(Output("config", "data"), Output("message", "children"),
-                 Input("url", "search"))(config_from_search)
+    # A URL change that leaves the config as it is (a tab click, a view option) sets
+    # nothing: the catalog job and the figures that follow from it do not run again.
+    @app.callback(Output("config", "data"), Output("message", "children"),
+                  Input("url", "search"), State("config", "data"))
+    def validate(search, current):
+        config, message = config_from_search(search)
+        if config is not None and config == current:
+            return no_update, ""
+        return config, message
 
     # The catalog: a background job with progress and cancel.
     @app.callback(
@@ -118,6 +181,26 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
     def compute_catalog(set_progress, raw):
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))))
+
+    # The second view of a side-by-side comparison (``compare=K=9``): validated, and its
+    # catalog computed by a job of its own.
+    @app.callback(Output("compare-config", "data"), Output("compare-message", "children"),
+                  Input("url", "search"), State("compare-config", "data"))
+    def validate_compare(search, current):
+        compare, message = compare_from_search(search)
+        return (no_update if compare == current else compare), message
+
+    @app.callback(
+        Output("compare-ready", "data"), Output("compare-summary", "children"),
+        Input("compare-config", "data"),
+        background=True, manager=manager,
+        progress=[Output("compare-progress", "value"), Output("compare-progress", "max")],
+        running=[(Output("compare-progress", "className"), "progress active", "progress")],
+        prevent_initial_call=True)
+    def compute_compare(set_progress, raw):
+        return run_catalog_job(context, raw,
+                               lambda done, total: set_progress((str(done), str(total))),
+                               label="second view")
 
     app.callback(Output("storyline", "children"), Output("storyline", "className"),
                  Input("url", "search"))(show_storyline)

@@ -1,11 +1,20 @@
 """What the tabs share: the context their callbacks run in, and the validated config."""
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 
+from dash import no_update
+from dash.exceptions import PreventUpdate
+
+from .. import figures
 from ..errors import ComputationLimit, ConfigError
 from ..running import executors, service
 from . import state
+from .guard import describe_error
+
+log = logging.getLogger(__name__)
 
 # Computations in a web request (not a background job) must end well inside the
 # gunicorn worker timeout.
@@ -56,3 +65,24 @@ def config_from_search(search):
     except ConfigError as exc:
         return None, str(exc)
     return raw | {"canonical": config.to_dict()}, ""
+
+
+def reason_in_figures(*kinds):
+    """Wrap a view callback whose outputs are ``kinds`` ("figure" or anything else): if
+    it fails (a time budget, a busy server, a bug), its figures say why in words instead
+    of staying blank axes, and its other outputs stay as they are."""
+    def wrap(view):
+        @functools.wraps(view)
+        def wrapped(*args):
+            try:
+                return view(*args)
+            except PreventUpdate:
+                raise
+            except Exception as exc:            # noqa: BLE001 -- shown to the user
+                log.warning("view failed: %s: %s", type(exc).__name__, str(exc)[:500])
+                text = describe_error(exc)
+                out = [figures.empty_figure(text) if kind == "figure" else no_update
+                       for kind in kinds]
+                return out[0] if len(out) == 1 else tuple(out)
+        return wrapped
+    return wrap

@@ -31,9 +31,12 @@ DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
-                 "connection": "0", "shares": "linear", "flow-mode": "all"}
+                 "connection": "0", "shares": "linear", "flow-mode": "all", "compare": "",
+                 "ends-at": ""}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+# SGD's learning rate in "a start that ends at #i" when the controls ask for gradient flow
+END_START_LR = "0.2"
 FAMILY_MAX_WIDTH = 25
 FAMILY_K1 = range(0, 5)
 MAX_HIERARCHY_WIDTHS = 5
@@ -81,7 +84,7 @@ def from_query(search):
 def to_query(values):
     return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
                             if k in values and values[k] is not None
-                            and not (k == "widths" and not values[k])})
+                            and not (k in ("widths", "compare", "ends-at") and not values[k])})
 
 
 def catalog_config(values):
@@ -130,3 +133,37 @@ def hierarchy_widths(text, config):
     if widths[0] < 1 or widths[-1] > UI_MAX_STUDENTS:
         raise ConfigError(f"widths must be between 1 and {UI_MAX_STUDENTS} here")
     return widths
+
+
+# ``compare=K=9`` (or ``teacher=correlated:0.3``, ``K=9 M=9``, ...): the second view of a
+# side-by-side comparison is the first with these changes.
+COMPARE_NAMES = {"K": "students", "M": "teachers", "d": "dim", "teacher": "teacher",
+                 "starts": "starts", "seed": "seed"}
+
+
+def compare_controls(text, values):
+    """Control values of the comparison ``text`` applied to ``values`` (None if ``text``
+    is empty; ConfigError if it is not ``name=value`` pairs or makes an invalid view)."""
+    words = (text or "").replace(",", " ").split()
+    if not words:
+        return None
+    changed = dict(values)
+    for word in words:
+        name, sep, value = word.partition("=")
+        if not sep or name not in COMPARE_NAMES or not value:
+            raise ConfigError(f"compare with name=value changes, names {', '.join(COMPARE_NAMES)}"
+                              f" (e.g. K=9 or teacher=correlated:0.3), not {word[:30]!r}")
+        changed[COMPARE_NAMES[name]] = value
+    catalog_config(changed)
+    return {cid: changed[cid] for cid in CONTROL_IDS}
+
+
+# The "share against K" figure: K = M = d over these widths, the other controls as set.
+ACROSS_WIDTHS = range(6, 13)
+
+
+def across_controls(values):
+    """[(width, control values at K = M = d = width)] for the widths of ACROSS_WIDTHS."""
+    base = {cid: values[cid] for cid in CONTROL_IDS}
+    return [(w, base | {"students": str(w), "teachers": str(w), "dim": str(w)})
+            for w in ACROSS_WIDTHS]

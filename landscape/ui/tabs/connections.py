@@ -3,7 +3,7 @@ path between two of them with its saddle, and the loss on the plane through both
 and the saddle."""
 from __future__ import annotations
 
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from ... import figures
 from ...config import make_paths_config
@@ -128,7 +128,9 @@ def register(app, context):
     @app.callback(
         Output("connections-ready", "data"), Output("connections-status", "children"),
         Input("connections-button", "n_clicks"), Input("tab", "value"),
-        State("config", "data"),
+        # an Input: the tab may open before the config is validated (a URL with
+        # tab=connections), and a new config is a new catalog
+        Input("config", "data"),
         background=True, manager=context.manager,
         progress=[Output("connections-progress", "value"),
                   Output("connections-progress", "max")],
@@ -137,6 +139,8 @@ def register(app, context):
         cancel=[Input("connections-cancel", "n_clicks")],
         prevent_initial_call=True)
     def connections_job(set_progress, clicks, tab, raw):
+        # a new config computes only on the button (or shows its cached result)
+        clicks = 0 if ctx.triggered_id == "config" else clicks
         return compute_connections(context, clicks, tab, raw,
                                    lambda done, total: set_progress((str(done), str(total))))
 

@@ -10,6 +10,7 @@ from ...errors import FamilyError
 from ...methods.families import teacher_pattern
 from ...running import service
 from .. import state
+from ..common import reason_in_figures
 from ..components import graph, table
 
 TAB = "families"
@@ -49,4 +50,5 @@ def show_families(context, raw, tab, lecture=False):
 def register(app, context):
     app.callback(Output("families-graph", "figure"), Output("families-table", "children"),
                  Input("config", "data"), Input("tab", "value"), Input("lecture", "data"))(
-        lambda raw, tab, lecture: show_families(context, raw, tab, lecture))
+        reason_in_figures("figure", "table")(
+            lambda raw, tab, lecture: show_families(context, raw, tab, lecture)))

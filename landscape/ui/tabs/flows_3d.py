@@ -1,15 +1,23 @@
 """Flows 3D: every start's gradient flow at once, coloured by where it ends."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from dash import Input, Output, State, dcc, html, no_update
 
 from ... import figures
 from ...running import service
 from .. import state
-from ..common import REQUEST_SECONDS
+from ..common import REQUEST_SECONDS, reason_in_figures
 from ..components import graph
 
 TAB = "flows-3d"
+# Built figures (plotly JSON, about 1 MB at K = 8 and 200 starts) kept by this process:
+# reading the cached results back and building the animated figure takes seconds.
+BUILT_FIGURES = 8
+_BUILT = OrderedDict()
+_BUILT_LOCK = threading.Lock()
 DEFAULT_AXES = ("mean diag Q", "max M", "loss")
 
 
@@ -41,13 +49,23 @@ def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
         return figures.empty_figure("the catalog is being computed (progress above)",
                                     lecture=lecture)
     config = state.catalog_config(raw)
+    axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
+    key = (service.cache_key("trajectories", config.to_dict()), axes, bool(lecture))
+    with _BUILT_LOCK:
+        if key in _BUILT:
+            _BUILT.move_to_end(key)
+            return _BUILT[key]
     # The trajectories start from the cached catalog (the catalog job put it there);
     # this request never computes the catalog itself.
     catalog = context.catalog(raw)
     traj = service.trajectories_result(config, context.cache, catalog=catalog,
                                        progress=service.time_budget(REQUEST_SECONDS))
-    axes = tuple(a or default for a, default in zip((x, y, z), DEFAULT_AXES))
-    return figures.trajectories_figure(traj, catalog, axes, lecture=lecture)
+    figure = figures.trajectories_figure(traj, catalog, axes, lecture=lecture).to_dict()
+    with _BUILT_LOCK:
+        _BUILT[key] = figure
+        while len(_BUILT) > BUILT_FIGURES:
+            _BUILT.popitem(last=False)
+    return figure
 
 
 def register(app, context):
@@ -58,4 +76,5 @@ def register(app, context):
     app.callback(Output("flows-3d-graph", "figure"),
                  Input("catalog-ready", "data"), Input("tab", "value"),
                  [Input(f"axis-{a}", "value") for a in "xyz"], Input("lecture", "data"))(
-        lambda raw, tab, x, y, z, lecture: show_flows_3d(context, raw, tab, x, y, z, lecture))
+        reason_in_figures("figure")(lambda raw, tab, x, y, z, lecture: show_flows_3d(
+            context, raw, tab, x, y, z, lecture)))

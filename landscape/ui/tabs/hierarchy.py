@@ -7,6 +7,7 @@ from ... import figures
 from ...errors import ConfigError
 from ...running import service
 from .. import state
+from ..common import reason_in_figures
 from ..components import graph
 
 TAB = "hierarchy"
@@ -22,25 +23,33 @@ def layout():
             html.Button("compute the hierarchy", id="hierarchy-button", n_clicks=0),
             html.Span(id="hierarchy-status"),
         ]),
-        graph("hierarchy-graph"),
+        html.Div(className="row", children=[
+            graph("hierarchy-graph", className="half"),
+            # the view of ``compare=`` (e.g. teacher=correlated:0.3) next to it
+            graph("hierarchy-compare-graph", className="half", style={"display": "none"}),
+        ]),
     ])
 
 
-def compute_hierarchy(context, raw, text, report):
+def compute_hierarchy(context, raw, text, report, compare=None):
     """The hierarchy job: computes (or finds cached) the hierarchy of the controls and
-    widths; returns (what ``show_hierarchy`` needs, a status line)."""
+    widths (and of the compared view's controls ``compare``, if any); returns (what
+    ``show_hierarchy`` needs, a status line)."""
     if not raw:
         return None, "fix the controls first"
-    config = state.catalog_config(raw)
+    views = [("", raw)] + ([("compared view ", compare)] if compare else [])
     try:
-        widths = state.hierarchy_widths(text, config)
+        plans = [(name, state.catalog_config(values)) for name, values in views]
+        plans = [(name, config, state.hierarchy_widths(text, config)) for name, config in plans]
     except ConfigError as exc:
         return None, str(exc)
-    service.hierarchy_result(
-        config, widths, context.cache, executor=context.executor,
-        progress=service.time_budget(context.job_seconds,
-                                     lambda done, total, stage: report(f"{stage}: {done}/{total}")))
-    return {"raw": raw, "widths": text or ""}, f"widths {widths}"
+    progress = service.time_budget(context.job_seconds)
+    for name, config, widths in plans:
+        service.hierarchy_result(
+            config, widths, context.cache, executor=context.executor,
+            progress=lambda done, total, stage, name=name: (
+                report(f"{name}{stage}: {done}/{total}"), progress()))
+    return {"raw": raw, "widths": text or ""}, f"widths {plans[0][2]}"
 
 
 def estimate(config, widths):
@@ -51,7 +60,11 @@ def estimate(config, widths):
             f"about {max(1, round(seconds / 60))} minute{'s' if seconds >= 90 else ''}")
 
 
-def show_hierarchy(context, ready, raw, text, tab, lecture=False):
+def view_title(name, raw):
+    return f"{name}: M = {raw['teachers']}, {raw.get('teacher', 'orthonormal')} teacher"
+
+
+def show_hierarchy(context, ready, raw, text, tab, lecture=False, compact=False, compare=None):
     """The hierarchy figure of the controls and widths if it is cached (a job or
     ``precompute`` put it there); else what the button will do. Never computes."""
     if tab != TAB:
@@ -66,8 +79,24 @@ def show_hierarchy(context, ready, raw, text, tab, lecture=False):
     result = service.hierarchy_result(config, widths, context.cache, compute=False)
     if result is None:
         return figures.hierarchy_intro_figure(widths, config.starts,
-                                              estimate(config, widths), lecture=lecture)
-    return figures.hierarchy_figure(result, lecture=lecture)
+                                              estimate(config, widths), lecture=lecture,
+                                              wrap=34 if compact or compare else 70)
+    if compare:               # half a page, next to the compared view
+        figure = figures.hierarchy_figure(result, lecture=lecture, compact=True)
+        figure.layout.title.text = view_title("this view", raw)
+        return figure
+    return figures.hierarchy_figure(result, lecture=lecture, compact=compact)
+
+
+def show_hierarchy_compare(context, compare, text, tab, lecture=False):
+    """The compared view's hierarchy (figure, style): hidden without ``compare=``."""
+    if not compare:
+        return no_update, {"display": "none"}
+    if tab != TAB:
+        return no_update, {}
+    figure = show_hierarchy(context, None, compare, text, tab, lecture, compact=True)
+    figure.layout.title.text = view_title("compared with", compare)
+    return figure, {}
 
 
 def register(app, context):
@@ -75,17 +104,27 @@ def register(app, context):
     @app.callback(
         Output("hierarchy-ready", "data"), Output("hierarchy-status", "children"),
         Input("hierarchy-button", "n_clicks"), State("config", "data"),
-        State("hierarchy-widths", "value"),
+        State("hierarchy-widths", "value"), State("compare-config", "data"),
         background=True, manager=context.manager,
         progress=[Output("hierarchy-status", "children")],
         running=[(Output("hierarchy-button", "disabled"), True, False)],
         prevent_initial_call=True)
-    def hierarchy_job(set_progress, _, raw, text):
-        return compute_hierarchy(context, raw, text, lambda line: set_progress((line,)))
+    def hierarchy_job(set_progress, _, raw, text, compare):
+        return compute_hierarchy(context, raw, text, lambda line: set_progress((line,)),
+                                 compare)
 
     app.callback(Output("hierarchy-graph", "figure"),
                  Input("hierarchy-ready", "data"), Input("config", "data"),
                  Input("hierarchy-widths", "value"), Input("tab", "value"),
+                 Input("lecture", "data"), Input("compare-config", "data"))(
+        reason_in_figures("figure")(
+            lambda ready, raw, text, tab, lecture, compare: show_hierarchy(
+                context, ready, raw, text, tab, lecture, compare=compare)))
+    app.callback(Output("hierarchy-compare-graph", "figure"),
+                 Output("hierarchy-compare-graph", "style"),
+                 Input("hierarchy-ready", "data"), Input("compare-config", "data"),
+                 Input("hierarchy-widths", "value"), Input("tab", "value"),
                  Input("lecture", "data"))(
-        lambda ready, raw, text, tab, lecture: show_hierarchy(context, ready, raw, text, tab,
-                                                              lecture))
+        reason_in_figures("figure", "style")(
+            lambda ready, compare, text, tab, lecture: show_hierarchy_compare(
+                context, compare, text, tab, lecture)))
