@@ -68,3 +68,21 @@ def test_security_headers(client):
         assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
     assert app.server.debug is False
+
+
+def test_a_request_for_an_allow_duplicate_output_passes_the_guard(client):
+    """Dash names an output registered with allow_duplicate ``property@hash`` in the
+    request (Connections' click on a leaf sets the connection picker this way)."""
+    key = next(k for k in app.callback_map if k.startswith("connection.value@"))
+    body = {"output": key,
+            "outputs": {"id": "connection", "property": key.split(".", 1)[1]},
+            "inputs": [{"id": "connections-tree", "property": "clickData", "value": None}],
+            "changedPropIds": ["connections-tree.clickData"],
+            "state": [{"id": "connections-ready", "property": "data", "value": None}]}
+    r = client.post("/_dash-update-component", data=json.dumps(body),
+                    content_type="application/json")
+    assert r.status_code in (200, 204), r.get_data(as_text=True)[:200]
+    body["outputs"]["property"] = "value@another"
+    r = client.post("/_dash-update-component", data=json.dumps(body),
+                    content_type="application/json")
+    assert r.status_code == 400

@@ -39,6 +39,17 @@ def _matches(given, expected):
         and item.get("property") == spec["property"] for item, spec in zip(given, expected)))
 
 
+def _outputs_of(key):
+    """The (id, property) pairs a request for callback ``key`` names as its outputs.
+
+    The key is Dash's: ``id.prop`` for one output, ``..id.prop...id.prop..`` for several;
+    an output registered with allow_duplicate is ``id.prop@hash``, and the request names
+    its property ``prop@hash`` too. (This app's ids contain no dots.)
+    """
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    return [dict(zip(("id", "property"), part.split(".", 1))) for part in parts]
+
+
 # Dash's own requests nest a few levels (figure state, store data); 1000 levels make the
 # JSON parser recurse until it fails.
 MAX_BODY_DEPTH = 64
@@ -72,9 +83,7 @@ def check_callback_request(callback_map):
         abort(400, "malformed inputs")
     if not _matches(body.get("state", []), spec["state"]):
         abort(400, "malformed state")
-    outputs = [{"id": o.component_id, "property": o.component_property}
-               for o in (spec["output"] if isinstance(spec["output"], list)
-                         else [spec["output"]])]
+    outputs = _outputs_of(output)
     given = body.get("outputs")
     if not _matches(given if isinstance(spec["output"], list) else [given], outputs):
         abort(400, "malformed outputs")
