@@ -54,13 +54,14 @@ def _key(directory, queue):
 
 
 def test_generated_secret_key_is_one_per_cache_dir(tmp_path):
-    # processes racing at start-up (gunicorn workers) all get the same key
-    queue = multiprocessing.get_context("fork").Queue()
-    procs = [multiprocessing.get_context("fork").Process(target=_key, args=(str(tmp_path), queue))
-             for _ in range(6)]
+    # processes racing at start-up (gunicorn workers) all get the same key; spawned, since
+    # a fork of this test process (threads left by earlier tests) can hang in a held lock
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    procs = [context.Process(target=_key, args=(str(tmp_path), queue)) for _ in range(6)]
     for p in procs:
         p.start()
-    keys = {queue.get(timeout=30) for _ in procs}
+    keys = {queue.get(timeout=120) for _ in procs}
     for p in procs:
         p.join()
     assert len(keys) == 1 and len(keys.pop()) == 64

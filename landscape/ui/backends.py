@@ -34,6 +34,11 @@ class JobLost(RuntimeError):
     """A background job ended without a result, or no worker runs it."""
 
 
+# The jobs list marks a job stopped by terminate_job (cancel, or a newer request of its
+# page) with this in place of its key; a poll of it within the grace is not answered
+# "lost" (it is the stopping page's own last poll), later ones are.
+STOPPED = "!stopped"
+STOPPED_GRACE_SECONDS = 15.0
 JOB_LOST = ("the job ended without a result: {reason}; reload the page to compute the "
             "view again")
 
@@ -127,10 +132,36 @@ class _Bounded:
             self._save_jobs(running + [f"{job}@{now}@{key}"])
         return job
 
+    def terminate_job(self, job):
+        # A stopped job (cancelled, or replaced by a newer request of its page) is not
+        # lost: its page's last poll may still be on its way and must not be told that the
+        # job vanished. It is marked, and holds no slot once its process has ended.
+        if job is not None:
+            with self._jobs_lock():
+                self._save_jobs([entry for entry in self._load_jobs()
+                                 if entry.partition("@")[0] != str(job)]
+                                + [f"{job}@{time.time()}@{STOPPED}"])
+        return super().terminate_job(job)
+
+    def _stopped_at(self, job):
+        """When ``job`` was stopped by terminate_job (time.time()), or None."""
+        for entry in self._load_jobs():
+            name, _, rest = entry.partition("@")
+            started, _, what = rest.partition("@")
+            if name == str(job) and what == STOPPED:
+                try:
+                    return float(started)
+                except ValueError:
+                    return None
+        return None
+
     def get_result(self, key, job):
         result = super().get_result(key, job)
         if result is self.UNDEFINED and job is not None:
-            reason = self.job_lost(job)
+            stopped = self._stopped_at(job)
+            if stopped is not None and time.time() - stopped < STOPPED_GRACE_SECONDS:
+                return result
+            reason = "it was stopped" if stopped is not None else self.job_lost(job)
             if reason is not None:
                 result = super().get_result(key, job)    # it may have ended meanwhile
             if reason is not None and result is self.UNDEFINED:
