@@ -61,7 +61,8 @@ def precompute_view(values, cache, executor=None, hierarchy=True, report=None):
     try:
         teacher_pattern(config.teacher.P)
         steps.append(("families", lambda: service.families_result(
-            config.teacher, config.dim, state.family_widths(config), state.FAMILY_K1, cache)))
+            config.teacher, state.FAMILY_DIM, state.family_widths(config), state.FAMILY_K1,
+            cache)))
     except FamilyError:        # not a permutation-symmetric teacher: no Families view
         pass
     if hierarchy:

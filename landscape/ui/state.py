@@ -4,6 +4,8 @@ Each control's component id equals its URL query parameter and CLI option name.
 """
 from __future__ import annotations
 
+import math
+
 from urllib.parse import parse_qsl, urlencode
 
 from ..config import make_catalog_config, make_flow_config
@@ -109,6 +111,10 @@ def flow_config(values, time, points=100, simulate=None, runs=8, start=0):
         seed=config.seed, init_dim=config.init_dim, simulate=simulate, runs=runs,
         start=start, max_students=UI_MAX_STUDENTS, max_teachers=UI_MAX_TEACHERS,
         allow_files=False)
+
+
+# The Families view draws every family at d = ∞ (a family at width K needs d ≥ K).
+FAMILY_DIM = math.inf
 
 
 def family_widths(config):

@@ -1,7 +1,6 @@
 """Families: the k1 families of critical points across widths K = M."""
 from __future__ import annotations
 
-import math
 
 from dash import Input, Output, dcc, html, no_update
 
@@ -35,7 +34,7 @@ def show_families(context, raw, tab, lecture=False):
         teacher_pattern(config.teacher.P)
     except FamilyError as exc:
         return figures.empty_figure(str(exc), lecture=lecture), None
-    result = service.families_result(config.teacher, math.inf, state.family_widths(config),
+    result = service.families_result(config.teacher, state.FAMILY_DIM, state.family_widths(config),
                                      state.FAMILY_K1, context.cache)
     here = [r for r in result["rows"] if r["students"] == config.teachers]
     rows = [[r["k1"], f"{r['loss']:.6g}", r["kind"].replace("_", " "),
