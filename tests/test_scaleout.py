@@ -20,7 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from landscape.running import executors
-from landscape.methods.catalog import chunks, find_fixed_points
+from landscape.methods.catalog import find_fixed_points
 from landscape.config import make_catalog_config
 from landscape.methods.descent import DescentOptions
 from servers import (ROOT, post_callback, start_gunicorn, start_redis, start_workers, stop,
@@ -138,8 +138,10 @@ def pool_processes(stack):
 
 def test_a_pool_process_killed_mid_task_is_redelivered(stack):
     config = make_catalog_config(8, 8, dim=8, starts=400, seed=4)
+    # eight chunks for two workers: when the first is done, others are still running
+    parts = [range(i, i + 50) for i in range(0, config.starts, 50)]
     search = executors.celery(url=stack["redis"].url, timeout=300)(
-        config, chunks(config.starts), DescentOptions())
+        config, parts, DescentOptions())
     first = next(search)           # chunks are running on both workers now
     victims = pool_processes(stack)
     assert len(victims) == 2
@@ -293,7 +295,6 @@ def test_a_busy_worker_survives_a_redis_restart(stack, browser):
     browser.get(web.url + "/?students=10&teachers=10&dim=inf&starts=400&seed=43")
     progress = lambda d: float(d.find_element(By.ID, "progress").get_attribute("value") or 0)
     wait_for(browser, lambda d: progress(d) > 0, timeout=120)        # a worker is busy
-    busy = [w for w in stack["workers"] if psutil.Process(w.pid).children()]
     redis = stack["redis"]
     stop(redis)
     time.sleep(3)
