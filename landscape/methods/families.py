@@ -563,12 +563,11 @@ def member(values, K, k1, P, dim):
             index = 0
         elif dim == np.inf and orth_min < -ZERO_TOL:
             index = np.inf
-    if K <= DENSE_MAX and (K <= DENSE_CHEAP_MAX or index is None):
-        W, V = realise_member(values, K, k1, P)
-        _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
-    if K <= ENGINE_CHECK_MAX:
+    if K <= ENGINE_CHECK_MAX:               # DENSE_MAX < ENGINE_CHECK_MAX: one realisation
         W, V = realise_member(values, K, k1, P)
         grad_norm = float(np.linalg.norm(evaluate(W, V, 1).gradient))
+        if K <= DENSE_MAX and (K <= DENSE_CHEAP_MAX or index is None):
+            _, smallest, index, _ = smallest_eigenvalues(W, V, dim)
     return FamilyMember(k1, K, values, loss, kind_of(loss, index), float(smallest), index,
                         grad_norm, drift_norm)
 
