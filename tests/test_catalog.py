@@ -234,6 +234,41 @@ def test_each_start_ends_where_a_tightly_integrated_flow_ends():
     np.testing.assert_allclose(ends(ours.students), expected, atol=1e-6)
 
 
+# Starts whose flow passes so close to a saddle's stable manifold that a looser
+# integration sends them to the other side. Found by descending 6000 starts (K = M = 10;
+# seed 6 at d = inf, seed 5 at d = 10; and 600 at seed 1, d = inf) with a Rosenbrock-W
+# flow at error tolerances 1e-2 to 1e-1 and checking the starts that changed basin against
+# DOP853 at rtol 1e-10 (benchmarks/RESULTS.md, "Rosenbrock-W flow, tried"): at 1e-2 it
+# moved 1698 and 3563 of seed 5, at 3e-2 all of these but 84 and 480, which a
+# Runge-Kutta-Chebyshev flow moved even at 3e-3.
+SENSITIVE_STARTS = [("inf", 1, (84, 480)), ("inf", 6, (253, 493)),
+                    (10, 5, (682, 1698, 3563))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dim, seed, indices", SENSITIVE_STARTS)
+def test_starts_next_to_a_basin_boundary_end_where_a_tight_integration_ends(dim, seed,
+                                                                            indices):
+    from scipy.integrate import solve_ivp
+
+    from landscape.maths.starts import draw_starts
+    K = 10
+    config = make_catalog_config(K, K, dim=dim, starts=max(indices) + 1, seed=seed)
+    n = config.reduced_dim
+    V = teacher_vectors(config.teacher.P, n)
+    W0 = draw_starts(config.seed, indices, K, K, config.start_dim, n)
+    ours = descend(W0, V)
+
+    def rhs(_, y):
+        return -evaluate(y.reshape(W0.shape), V, 1).gradient.ravel()
+
+    far = solve_ivp(rhs, (0.0, 5000.0), W0.ravel(), method="DOP853", rtol=1e-10, atol=1e-12)
+    reference = descend(far.y[:, -1].reshape(W0.shape), V)
+    ours_loss = np.maximum(evaluate(ours.students, V, 0).loss, 0.0)
+    reference_loss = np.maximum(evaluate(reference.students, V, 0).loss, 0.0)
+    np.testing.assert_allclose(ours_loss, reference_loss, atol=1e-8)
+
+
 def test_zero_loss_ends_split_or_padded_are_one_global_entry():
     # K = M + 1: a split of the teacher, the same split left slightly open (angle
     # 2e-3 rad, loss ~1e-11 < 1e-10, beyond the snapping angle), and padded ends with
