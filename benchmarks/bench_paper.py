@@ -9,11 +9,15 @@ shares, unconverged starts (with reasons) and padded ends.
 """
 import argparse
 import math
+import sys
 import time
+from pathlib import Path
 
-from landscape.config import make_catalog_config
-from landscape.methods.catalog import find_fixed_points
-from landscape.running import executors
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from landscape.config import make_catalog_config  # noqa: E402
+from landscape.methods.catalog import find_fixed_points  # noqa: E402
+from landscape.running import executors  # noqa: E402
 
 
 def wilson(hits, n, z=1.96):
