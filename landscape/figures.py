@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .methods.trajectories import array_from_json
+
 KIND_COLOURS = {"global_minimum": "#2a9d8f", "local_minimum": "#e76f51", "saddle": "#8d99ae"}
 KIND_NAMES = {"global_minimum": "global minimum", "local_minimum": "spurious local minimum",
               "saddle": "saddle"}
@@ -688,8 +690,8 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
 
     Spurious minima are drawn last and thickest (on top of the global ones). ``frames``
     time steps (at most) animate a marker per start along its trajectory (play button)."""
-    Q, M = np.array(traj["Q"], dtype=float), np.array(traj["M"], dtype=float)
-    loss = np.array(traj["loss"], dtype=float)
+    Q, M = array_from_json(traj["Q"]), array_from_json(traj["M"])
+    loss = array_from_json(traj["loss"])
     labels = np.array(traj["label"])
     times = np.asarray(traj.get("t", range(loss.shape[1])), dtype=float)
     S, T = loss.shape

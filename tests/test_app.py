@@ -124,7 +124,7 @@ def test_trajectory_figure_draws_one_trace_per_class(catalog8):
     lines = [t for t in fig.data if t.mode == "lines"]
     labels = sorted(set(traj["label"]))
     assert len(lines) == len(labels)
-    T = len(traj["loss"][0])
+    T = len(traj["t"])
     for label, trace in zip(labels, lines):
         # one trajectory per start of this class, each T points and a NaN break
         starts = traj["label"].count(label)

@@ -9,6 +9,7 @@ import pytest
 
 from landscape import figures
 from landscape.config import make_catalog_config, make_flow_config
+from landscape.methods.trajectories import array_from_json
 from landscape.running import service
 
 
@@ -306,8 +307,8 @@ def test_flows_3d_play_button_animates_every_start(spurious):
     assert len(fig.frames) > 5
     buttons = [b for menu in fig.layout.updatemenus for b in menu.buttons]
     assert any(b.method == "animate" and b.args[0] is None for b in buttons)   # play
-    M = np.array(traj["M"])
-    Q = np.array(traj["Q"])
+    M = array_from_json(traj["M"])
+    Q = array_from_json(traj["Q"])
     K = Q.shape[-1]
     last = fig.frames[-1]
     xs = np.concatenate([np.array(d.x, dtype=float) for d in last.data])
