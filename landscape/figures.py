@@ -684,6 +684,16 @@ def loss_floor(losses, points):
     return 10.0 ** math.floor(math.log10(max(floor, 1e-12)))
 
 
+def _drawing_precision(values):
+    """``values`` rounded to 1e-4 to 1e-5 of their range: far below a pixel, and a
+    quarter of the JSON of full doubles (the figure of 1000 starts is megabytes)."""
+    finite = values[np.isfinite(values)]
+    span = float(finite.max() - finite.min()) if finite.size else 0.0
+    if span <= 0:
+        span = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    return np.round(values, 4 - math.floor(math.log10(span)))
+
+
 def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), lecture=False,
                         frames=40):
     """All flows in 3D, one trace per end class; fixed points as big markers.
@@ -709,7 +719,15 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     coords = []
     for a in axes:
         values = _axis_values(a, Q, M, loss, pcs)
-        coords.append(np.log10(np.maximum(values, floor)) if a == "loss" else values)
+        coords.append(_drawing_precision(
+            np.log10(np.maximum(values, floor)) if a == "loss" else values))
+    # A point where the flow has not moved (at the drawing's precision) since the last
+    # one adds nothing to its line: most flows rest at their end for the later decades
+    # of t. Only the moving heads keep every time.
+    moved = np.ones((S, T), dtype=bool)
+    moved[:, 1:] = np.any([c[:, 1:] != c[:, :-1] for c in coords], axis=0)
+    # float32 arrays travel as base64 typed arrays (4 bytes a number, no parsing)
+    drawn = [c.astype(np.float32) for c in coords]
     fig = go.Figure()
     classes = end_classes(labels.tolist(), points)
     style_of = {"global_minimum": (1.5, 0.35), "dead": (2, 0.6), "unconverged": (2, 0.6),
@@ -717,8 +735,9 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     for label, name, colour, kind in classes:
         members = np.nonzero(labels == label)[0]
         width, opacity = style_of.get(kind, (2, 0.6))
-        xyz = [np.concatenate([np.append(c[m], np.nan) for m in members]).tolist()
-               for c in coords]
+        gap = np.float32(np.nan)
+        xyz = [np.concatenate([np.append(c[m][moved[m]], gap) for m in members])
+               for c in drawn]
         fig.add_scatter3d(x=xyz[0], y=xyz[1], z=xyz[2], mode="lines",
                           name=f"{name}: {len(members)} start{'s' if len(members) != 1 else ''}",
                           legendgroup=str(label), line=dict(color=colour, width=width),
@@ -741,15 +760,14 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     for label, name, colour, kind in classes:
         members = np.nonzero(labels == label)[0]
         heads.append(len(fig.data))
-        fig.add_scatter3d(x=coords[0][members, 0], y=coords[1][members, 0],
-                          z=coords[2][members, 0], mode="markers", legendgroup=str(label),
+        fig.add_scatter3d(x=drawn[0][members, 0], y=drawn[1][members, 0],
+                          z=drawn[2][members, 0], mode="markers", legendgroup=str(label),
                           showlegend=False, marker=dict(size=3, color=colour, opacity=0.9),
                           hoverinfo="skip", name="flow at time t")
+    groups = [np.nonzero(labels == c[0])[0] for c in classes]
     fig.frames = [go.Frame(name=str(i), traces=heads, data=[
-        go.Scatter3d(x=coords[0][np.nonzero(labels == c[0])[0], i],
-                     y=coords[1][np.nonzero(labels == c[0])[0], i],
-                     z=coords[2][np.nonzero(labels == c[0])[0], i]) for c in classes])
-        for i in steps]
+        go.Scatter3d(x=drawn[0][members, i], y=drawn[1][members, i], z=drawn[2][members, i])
+        for members in groups]) for i in steps]
     play = dict(label="▶ play", method="animate",
                 args=[None, dict(frame=dict(duration=120, redraw=True), fromcurrent=True,
                                  transition=dict(duration=0), mode="immediate")])

@@ -59,7 +59,8 @@ def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
     # this request never computes the catalog itself.
     catalog = context.catalog(raw)
     traj = service.trajectories_result(config, context.cache, catalog=catalog,
-                                       progress=service.time_budget(REQUEST_SECONDS))
+                                       progress=service.time_budget(REQUEST_SECONDS),
+                                       executor=context.executor)
     figure = figures.trajectories_figure(traj, catalog, axes, lecture=lecture).to_dict()
     with _BUILT_LOCK:
         _BUILT[key] = figure
