@@ -684,14 +684,51 @@ def loss_floor(losses, points):
     return 10.0 ** math.floor(math.log10(max(floor, 1e-12)))
 
 
-def _drawing_precision(values):
-    """``values`` rounded to 1e-4 to 1e-5 of their range: far below a pixel, and a
-    quarter of the JSON of full doubles (the figure of 1000 starts is megabytes)."""
+def _axis_span(values):
+    """The range of ``values`` (finite ones), or their size if they are all equal."""
     finite = values[np.isfinite(values)]
     span = float(finite.max() - finite.min()) if finite.size else 0.0
     if span <= 0:
         span = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
-    return np.round(values, 4 - math.floor(math.log10(span)))
+    return span
+
+
+def _drawing_precision(values):
+    """``values`` rounded to 1e-4 to 1e-5 of their range: far below a pixel."""
+    return np.round(values, 4 - math.floor(math.log10(_axis_span(values))))
+
+
+# How far a drawn flow line may pass from a recorded point it leaves out, as a fraction
+# of the axes' ranges: about a pixel of the scene.
+LINE_TOLERANCE = 1e-3
+
+
+def simplified_lines(points, tolerance=LINE_TOLERANCE):
+    """Which points of each polyline to draw, shape (S, T) bool, from ``points`` of shape
+    (S, T, D). The first and last are kept; from each kept point the line runs straight
+    to the farthest point such that every point it skips is within ``tolerance``
+    (Euclidean) of the straight segment. Flow lines sampled at log-spaced times are
+    mostly straight or resting at their end: about half their points go at 1e-3."""
+    S, T, _ = points.shape
+    keep = np.zeros((S, T), dtype=bool)
+    keep[:, 0] = keep[:, -1] = True
+    anchor = np.zeros(S, dtype=int)
+    rows = np.arange(S)
+    for t in range(1, T - 1):
+        a = points[rows, anchor]
+        ab = points[:, t + 1] - a
+        length = np.einsum("sd,sd->s", ab, ab)
+        length[length == 0] = 1.0
+        worst = np.zeros(S)
+        for k in range(int(anchor.min()) + 1, t + 1):
+            ap = points[:, k] - a
+            along = np.clip(np.einsum("sd,sd->s", ap, ab) / length, 0.0, 1.0)
+            away = np.linalg.norm(ap - along[:, None] * ab, axis=1)
+            worst = np.maximum(worst, np.where(k > anchor, away, 0.0))
+        bend = worst > tolerance
+        keep[bend, t] = True
+        anchor[bend] = t
+    return keep
 
 
 def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), lecture=False,
@@ -721,11 +758,10 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
         values = _axis_values(a, Q, M, loss, pcs)
         coords.append(_drawing_precision(
             np.log10(np.maximum(values, floor)) if a == "loss" else values))
-    # A point where the flow has not moved (at the drawing's precision) since the last
-    # one adds nothing to its line: most flows rest at their end for the later decades
-    # of t. Only the moving heads keep every time.
-    moved = np.ones((S, T), dtype=bool)
-    moved[:, 1:] = np.any([c[:, 1:] != c[:, :-1] for c in coords], axis=0)
+    # The lines leave out recorded points they pass within a pixel of (straight stretches,
+    # and the later decades of t, where most flows rest at their end): half the points
+    # for the browser to draw. The moving heads keep every time.
+    drawn_points = simplified_lines(np.stack([c / _axis_span(c) for c in coords], axis=-1))
     # float32 arrays travel as base64 typed arrays (4 bytes a number, no parsing)
     drawn = [c.astype(np.float32) for c in coords]
     fig = go.Figure()
@@ -736,7 +772,7 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
         members = np.nonzero(labels == label)[0]
         width, opacity = style_of.get(kind, (2, 0.6))
         gap = np.float32(np.nan)
-        xyz = [np.concatenate([np.append(c[m][moved[m]], gap) for m in members])
+        xyz = [np.concatenate([np.append(c[m][drawn_points[m]], gap) for m in members])
                for c in drawn]
         fig.add_scatter3d(x=xyz[0], y=xyz[1], z=xyz[2], mode="lines",
                           name=f"{name}: {len(members)} start{'s' if len(members) != 1 else ''}",

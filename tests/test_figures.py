@@ -321,6 +321,35 @@ def test_flows_3d_play_button_animates_every_start(spurious):
     assert fig.layout.sliders and len(fig.layout.sliders[0].steps) == len(fig.frames)
 
 
+def test_flows_3d_lines_pass_within_a_pixel_of_every_recorded_point(spurious):
+    """The lines leave out points (half the data for the browser), never the shape."""
+    catalog, traj = spurious
+    axes = ("max M", "mean diag Q", "mean M")
+    fig = figures.trajectories_figure(traj, catalog, axes=axes)
+    M, Q = array_from_json(traj["M"]), array_from_json(traj["Q"])
+    recorded = np.stack([M.max(axis=(2, 3)), np.trace(Q, axis1=2, axis2=3) / Q.shape[-1],
+                         M.mean(axis=(2, 3))], axis=-1)              # (S, T, 3)
+    span = np.ptp(recorded.reshape(-1, 3), axis=0)
+    labels = np.array(traj["label"])
+    drawn = 0
+    for trace in (t for t in fig.data if t.mode == "lines"):
+        xyz = np.stack([np.array(trace[a], dtype=float) for a in "xyz"], axis=-1)
+        lines = np.split(xyz, np.nonzero(np.isnan(xyz[:, 0]))[0] + 1)[:-1]
+        members = np.nonzero(labels == int(trace.legendgroup))[0]
+        assert len(lines) == len(members)
+        for start, line in zip(members, lines):
+            line = line[:-1] / span                                 # the NaN break off
+            points = recorded[start] / span
+            drawn += len(line)
+            a, b = line[:-1, None], line[1:, None]                  # segments x points
+            ab, ap = b - a, points[None] - a
+            along = np.clip((ap * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-300), 0, 1)
+            away = np.linalg.norm(ap - along[..., None] * ab, axis=-1).min(axis=0)
+            # a pixel of a 1000 px axis, and the drawing's rounding (1e-4 of the range)
+            assert away.max() < 1.2e-3, (start, away.max())
+    assert drawn < 0.9 * recorded.shape[0] * recorded.shape[1]      # points were left out
+
+
 def test_flows_3d_fills_the_width_with_a_sensible_loss_axis(spurious):
     catalog, traj = spurious
     fig = figures.trajectories_figure(traj, catalog)
