@@ -22,7 +22,7 @@ POINTS = 25
 
 @pytest.fixture(scope="module")
 def catalog():
-    return find_fixed_points(make_catalog_config(5, 5, dim=5, starts=60))
+    return find_fixed_points(make_catalog_config(5, 5, dim=5, starts=150))
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_trajectories_agree_with_each_start_integrated_alone(catalog, recorded):
     # Drawn: mean diag Q, max M, any Q or M entry (to 1e-4 of the axis range) and the
     # log loss. Agreement to 1e-3 of each quantity's range is a pixel of a 1000 px scene.
     q_range, m_range = np.ptp(traj.Q), np.ptp(traj.M)
-    for start in (0, 23, 59):
+    for start in (0, 101, 149):
         Q, M, loss = reference_flow(config, start, times)
         assert np.abs(traj.Q[start] - Q).max() < 1e-3 * q_range, start
         assert np.abs(traj.M[start] - M).max() < 1e-3 * m_range, start
@@ -80,7 +80,7 @@ def test_the_chunks_run_on_the_executor_given(catalog, recorded):
     traj, calls = recorded
     [(chunk, parts, options)] = calls
     assert chunk is trajectory_chunk and options == TrajectoryOptions(points=POINTS)
-    assert sorted(i for part in parts for i in part) == list(range(60)) and len(parts) > 1
+    assert sorted(i for part in parts for i in part) == list(range(150)) and len(parts) > 1
     # Local processes give the same trajectories and the same ends.
     local = catalog_trajectories(catalog, points=POINTS,
                                  executor=executors.get("local", workers=2))

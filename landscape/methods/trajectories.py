@@ -151,12 +151,13 @@ class TrajectoryChunk:
 # RK45 at rtol 1e-6 in systems of 50, 3.1 s; RK23 at rtol 1e-4 in systems of 50, 1.7 s,
 # of 200, 1.2 s; every drawn coordinate within 3e-4 of its axis range.
 RTOL, ATOL = 1e-4, 1e-7
-CHUNK_MIN, CHUNK_MAX = 50, 250
+CHUNK_MIN, CHUNK_MAX = 100, 250
 
 
 def chunks(starts, workers=1):
-    """Index ranges of the chunks: one per worker, of 50 to 250 starts (every chunk
-    takes about as many steps, so they finish together)."""
+    """Index ranges of the chunks: one per worker, of 100 to 250 starts (every chunk
+    takes about as many steps, so they finish together; 100 starts or fewer take well
+    under a second, less than starting a process pool)."""
     size = int(np.clip(np.ceil(starts / max(workers, 1)), CHUNK_MIN, CHUNK_MAX))
     return [range(i, min(i + size, starts)) for i in range(0, starts, size)]
 
