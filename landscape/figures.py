@@ -685,7 +685,8 @@ def loss_floor(losses, points):
 
 
 def _axis_span(values):
-    """The range of ``values`` (finite ones), or their size if they are all equal."""
+    """The range of the finite ``values``, or their largest magnitude if they are all
+    equal (1 if that is 0 too)."""
     finite = values[np.isfinite(values)]
     span = float(finite.max() - finite.min()) if finite.size else 0.0
     if span <= 0:

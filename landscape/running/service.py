@@ -57,7 +57,7 @@ def time_budget(seconds, progress=None):
 # is a miss, recomputed.
 EXPECTED = {
     "catalog": {"fixed_points": list, "global_fraction": (int, float)},
-    # Q, M and loss: ``trajectories.array_to_json`` (nested lists in older entries)
+    # Q, M and loss: ``trajectories.array_to_json`` (``array_from_json`` also reads lists)
     "trajectories": {"t": list, "Q": (dict, list), "M": (dict, list), "loss": (dict, list),
                      "label": list},
     "flow": {"t": list, "Q": list, "M": list, "loss": list},

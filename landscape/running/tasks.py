@@ -5,8 +5,9 @@ canonical config and a part in (a list of random-start indices, or explicit star
 ``{"indices", "students"}`` as the hierarchy's embedding search sends), the chunk's
 end points out, so no code or pickles travel through Redis.
 ``landscape.run_trajectory_chunk`` runs the Flows 3D trajectories of a chunk of random
-starts (config, indices and ``TrajectoryOptions`` in, ``TrajectoryChunk`` out). This module imports no web framework; the worker entry
-(``landscape.worker``) adds the dashboard's background callbacks.
+starts (config, indices and ``TrajectoryOptions`` in, ``TrajectoryChunk`` out). This
+module imports no web framework; the worker entry (``landscape.worker``) adds the
+dashboard's background callbacks.
 """
 from __future__ import annotations
 
