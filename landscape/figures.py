@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .methods.trajectories import array_from_json
+
 KIND_COLOURS = {"global_minimum": "#2a9d8f", "local_minimum": "#e76f51", "saddle": "#8d99ae"}
 KIND_NAMES = {"global_minimum": "global minimum", "local_minimum": "spurious local minimum",
               "saddle": "saddle"}
@@ -682,14 +684,62 @@ def loss_floor(losses, points):
     return 10.0 ** math.floor(math.log10(max(floor, 1e-12)))
 
 
+def _axis_span(values):
+    """The range of the finite ``values``, or their largest magnitude if they are all
+    equal (1 if that is 0 too)."""
+    finite = values[np.isfinite(values)]
+    span = float(finite.max() - finite.min()) if finite.size else 0.0
+    if span <= 0:
+        span = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    return span
+
+
+def _drawing_precision(values):
+    """``values`` rounded to 1e-4 to 1e-5 of their range: far below a pixel."""
+    return np.round(values, 4 - math.floor(math.log10(_axis_span(values))))
+
+
+# How far a drawn flow line may pass from a recorded point it leaves out, as a fraction
+# of the axes' ranges: about a pixel of the scene.
+LINE_TOLERANCE = 1e-3
+
+
+def simplified_lines(points, tolerance=LINE_TOLERANCE):
+    """Which points of each polyline to draw, shape (S, T) bool, from ``points`` of shape
+    (S, T, D). The first and last are kept; from each kept point the line runs straight
+    to the farthest point such that every point it skips is within ``tolerance``
+    (Euclidean) of the straight segment. Flow lines sampled at log-spaced times are
+    mostly straight or resting at their end: about half their points go at 1e-3."""
+    S, T, _ = points.shape
+    keep = np.zeros((S, T), dtype=bool)
+    keep[:, 0] = keep[:, -1] = True
+    anchor = np.zeros(S, dtype=int)
+    rows = np.arange(S)
+    for t in range(1, T - 1):
+        a = points[rows, anchor]
+        ab = points[:, t + 1] - a
+        length = np.einsum("sd,sd->s", ab, ab)
+        length[length == 0] = 1.0
+        worst = np.zeros(S)
+        for k in range(int(anchor.min()) + 1, t + 1):
+            ap = points[:, k] - a
+            along = np.clip(np.einsum("sd,sd->s", ap, ab) / length, 0.0, 1.0)
+            away = np.linalg.norm(ap - along[:, None] * ab, axis=1)
+            worst = np.maximum(worst, np.where(k > anchor, away, 0.0))
+        bend = worst > tolerance
+        keep[bend, t] = True
+        anchor[bend] = t
+    return keep
+
+
 def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), lecture=False,
                         frames=40):
     """All flows in 3D, one trace per end class; fixed points as big markers.
 
     Spurious minima are drawn last and thickest (on top of the global ones). ``frames``
     time steps (at most) animate a marker per start along its trajectory (play button)."""
-    Q, M = np.array(traj["Q"], dtype=float), np.array(traj["M"], dtype=float)
-    loss = np.array(traj["loss"], dtype=float)
+    Q, M = array_from_json(traj["Q"]), array_from_json(traj["M"])
+    loss = array_from_json(traj["loss"])
     labels = np.array(traj["label"])
     times = np.asarray(traj.get("t", range(loss.shape[1])), dtype=float)
     S, T = loss.shape
@@ -707,7 +757,14 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     coords = []
     for a in axes:
         values = _axis_values(a, Q, M, loss, pcs)
-        coords.append(np.log10(np.maximum(values, floor)) if a == "loss" else values)
+        coords.append(_drawing_precision(
+            np.log10(np.maximum(values, floor)) if a == "loss" else values))
+    # The lines leave out recorded points they pass within a pixel of (straight stretches,
+    # and the later decades of t, where most flows rest at their end): half the points
+    # for the browser to draw. The moving heads keep every time.
+    drawn_points = simplified_lines(np.stack([c / _axis_span(c) for c in coords], axis=-1))
+    # float32 arrays travel as base64 typed arrays (4 bytes a number, no parsing)
+    drawn = [c.astype(np.float32) for c in coords]
     fig = go.Figure()
     classes = end_classes(labels.tolist(), points)
     style_of = {"global_minimum": (1.5, 0.35), "dead": (2, 0.6), "unconverged": (2, 0.6),
@@ -715,8 +772,9 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     for label, name, colour, kind in classes:
         members = np.nonzero(labels == label)[0]
         width, opacity = style_of.get(kind, (2, 0.6))
-        xyz = [np.concatenate([np.append(c[m], np.nan) for m in members]).tolist()
-               for c in coords]
+        gap = np.float32(np.nan)
+        xyz = [np.concatenate([np.append(c[m][drawn_points[m]], gap) for m in members])
+               for c in drawn]
         fig.add_scatter3d(x=xyz[0], y=xyz[1], z=xyz[2], mode="lines",
                           name=f"{name}: {len(members)} start{'s' if len(members) != 1 else ''}",
                           legendgroup=str(label), line=dict(color=colour, width=width),
@@ -739,15 +797,14 @@ def trajectories_figure(traj, catalog, axes=("mean diag Q", "max M", "loss"), le
     for label, name, colour, kind in classes:
         members = np.nonzero(labels == label)[0]
         heads.append(len(fig.data))
-        fig.add_scatter3d(x=coords[0][members, 0], y=coords[1][members, 0],
-                          z=coords[2][members, 0], mode="markers", legendgroup=str(label),
+        fig.add_scatter3d(x=drawn[0][members, 0], y=drawn[1][members, 0],
+                          z=drawn[2][members, 0], mode="markers", legendgroup=str(label),
                           showlegend=False, marker=dict(size=3, color=colour, opacity=0.9),
                           hoverinfo="skip", name="flow at time t")
+    groups = [np.nonzero(labels == c[0])[0] for c in classes]
     fig.frames = [go.Frame(name=str(i), traces=heads, data=[
-        go.Scatter3d(x=coords[0][np.nonzero(labels == c[0])[0], i],
-                     y=coords[1][np.nonzero(labels == c[0])[0], i],
-                     z=coords[2][np.nonzero(labels == c[0])[0], i]) for c in classes])
-        for i in steps]
+        go.Scatter3d(x=drawn[0][members, i], y=drawn[1][members, i], z=drawn[2][members, i])
+        for members in groups]) for i in steps]
     play = dict(label="▶ play", method="animate",
                 args=[None, dict(frame=dict(duration=120, redraw=True), fromcurrent=True,
                                  transition=dict(duration=0), mode="immediate")])

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from landscape import ENGINE_VERSION, figures
+from landscape.methods.trajectories import array_from_json
 from landscape.running import service
 from landscape.config import make_catalog_config
 from landscape.ui import state
@@ -124,12 +125,20 @@ def test_trajectory_figure_draws_one_trace_per_class(catalog8):
     lines = [t for t in fig.data if t.mode == "lines"]
     labels = sorted(set(traj["label"]))
     assert len(lines) == len(labels)
-    T = len(traj["loss"][0])
+    T = len(traj["t"])
+    Q = array_from_json(traj["Q"])
+    diag_q = np.trace(Q, axis1=2, axis2=3) / Q.shape[-1]       # the default x axis
+    tolerance = 1e-4 * np.ptp(diag_q)                          # the drawing's precision
     for label, trace in zip(labels, lines):
-        # one trajectory per start of this class, each T points and a NaN break
-        starts = traj["label"].count(label)
+        # one trajectory per start of this class, from its start to its end, each of at
+        # most T points (points where the flow rests are left out) and a NaN break
+        members = [s for s, mine in enumerate(traj["label"]) if mine == label]
         x = np.array(trace.x, dtype=float)
-        assert np.isnan(x).sum() == starts and x.size == starts * (T + 1)
+        assert np.isnan(x).sum() == len(members) and x.size <= len(members) * (T + 1)
+        breaks = np.nonzero(np.isnan(x))[0]
+        firsts, lasts = x[np.concatenate([[0], breaks[:-1] + 1])], x[breaks - 1]
+        assert firsts == pytest.approx(diag_q[members, 0], abs=tolerance)
+        assert lasts == pytest.approx(diag_q[members, -1], abs=tolerance)
     for axes in (("PC1", "PC2", "PC3"), ("Q[0,1]", "M[2,3]", "mean off-diag Q")):
         figures.trajectories_figure(traj, catalog, axes)
 

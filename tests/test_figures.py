@@ -9,6 +9,7 @@ import pytest
 
 from landscape import figures
 from landscape.config import make_catalog_config, make_flow_config
+from landscape.methods.trajectories import array_from_json
 from landscape.running import service
 
 
@@ -306,16 +307,47 @@ def test_flows_3d_play_button_animates_every_start(spurious):
     assert len(fig.frames) > 5
     buttons = [b for menu in fig.layout.updatemenus for b in menu.buttons]
     assert any(b.method == "animate" and b.args[0] is None for b in buttons)   # play
-    M = np.array(traj["M"])
-    Q = np.array(traj["Q"])
+    M = array_from_json(traj["M"])
+    Q = array_from_json(traj["Q"])
     K = Q.shape[-1]
     last = fig.frames[-1]
     xs = np.concatenate([np.array(d.x, dtype=float) for d in last.data])
     ys = np.concatenate([np.array(d.y, dtype=float) for d in last.data])
     assert len(xs) == len(traj["label"])                  # one moving marker per start
-    assert sorted(xs) == pytest.approx(sorted(M[:, -1].max(axis=(1, 2))))
-    assert sorted(ys) == pytest.approx(sorted(np.trace(Q[:, -1], axis1=1, axis2=2) / K))
+    # drawn to 1e-4 of each axis's range (far below a pixel)
+    max_m, diag_q = M.max(axis=(2, 3)), np.trace(Q, axis1=2, axis2=3) / K
+    assert sorted(xs) == pytest.approx(sorted(max_m[:, -1]), abs=1e-4 * np.ptp(max_m))
+    assert sorted(ys) == pytest.approx(sorted(diag_q[:, -1]), abs=1e-4 * np.ptp(diag_q))
     assert fig.layout.sliders and len(fig.layout.sliders[0].steps) == len(fig.frames)
+
+
+def test_flows_3d_lines_pass_within_a_pixel_of_every_recorded_point(spurious):
+    """The lines leave out points (half the data for the browser), never the shape."""
+    catalog, traj = spurious
+    axes = ("max M", "mean diag Q", "mean M")
+    fig = figures.trajectories_figure(traj, catalog, axes=axes)
+    M, Q = array_from_json(traj["M"]), array_from_json(traj["Q"])
+    recorded = np.stack([M.max(axis=(2, 3)), np.trace(Q, axis1=2, axis2=3) / Q.shape[-1],
+                         M.mean(axis=(2, 3))], axis=-1)              # (S, T, 3)
+    span = np.ptp(recorded.reshape(-1, 3), axis=0)
+    labels = np.array(traj["label"])
+    drawn = 0
+    for trace in (t for t in fig.data if t.mode == "lines"):
+        xyz = np.stack([np.array(trace[a], dtype=float) for a in "xyz"], axis=-1)
+        lines = np.split(xyz, np.nonzero(np.isnan(xyz[:, 0]))[0] + 1)[:-1]
+        members = np.nonzero(labels == int(trace.legendgroup))[0]
+        assert len(lines) == len(members)
+        for start, line in zip(members, lines):
+            line = line[:-1] / span                                 # the NaN break off
+            points = recorded[start] / span
+            drawn += len(line)
+            a, b = line[:-1, None], line[1:, None]                  # segments x points
+            ab, ap = b - a, points[None] - a
+            along = np.clip((ap * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-300), 0, 1)
+            away = np.linalg.norm(ap - along[..., None] * ab, axis=-1).min(axis=0)
+            # a pixel of a 1000 px axis, and the drawing's rounding (1e-4 of the range)
+            assert away.max() < 1.2e-3, (start, away.max())
+    assert drawn < 0.9 * recorded.shape[0] * recorded.shape[1]      # points were left out
 
 
 def test_flows_3d_fills_the_width_with_a_sensible_loss_axis(spurious):

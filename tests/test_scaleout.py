@@ -70,6 +70,22 @@ def test_search_split_over_two_workers_equals_the_local_result(stack):
     assert remote.unconverged == local.unconverged
 
 
+def test_trajectories_split_over_two_workers_equal_the_local_ones(stack):
+    """The Flows 3D trajectories run on the executor the catalog uses, Celery too."""
+    import numpy as np
+
+    from landscape.methods.trajectories import catalog_trajectories
+
+    catalog = find_fixed_points(make_catalog_config(4, 4, dim=4, starts=100, seed=3))
+    seen = set()
+    remote = catalog_trajectories(catalog, points=10, executor=executors.celery(
+        url=stack["redis"].url, timeout=300, seen_workers=seen))
+    local = catalog_trajectories(catalog, points=10)
+    assert seen, "no worker ran a trajectory chunk"
+    assert remote.label.tolist() == local.label.tolist()
+    np.testing.assert_allclose(remote.Q, local.Q, atol=1e-3 * np.ptp(local.Q))
+
+
 def run_cli(*args, **env):
     return subprocess.run([sys.executable, "-m", "landscape", *args], cwd=ROOT,
                           env=dict(os.environ, **env), capture_output=True, text=True,

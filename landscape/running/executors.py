@@ -1,8 +1,10 @@
 """Where the chunks of a multi-start search run.
 
-An executor is a callable ``executor(config, parts, options)`` yielding one
-``ChunkResult`` per part (index range), in any order. Chunk starts depend only on
-(seed, index), so every executor gives the same catalog.
+An executor is a callable ``executor(config, parts, options, chunk=run_chunk)``
+yielding ``chunk(config, part, options)`` for every part (index range), in any order:
+a catalog's ``ChunkResult`` by default, or the Flows 3D view's ``TrajectoryChunk`` with
+``chunk=trajectory_chunk``. Chunk starts depend only on (seed, index), so every
+executor gives the same catalog and the same trajectories.
 
 ``EXECUTORS`` names them (like ``solve_ivp``'s method table); ``get(name, **options)``
 makes one. The engine never chooses: it runs in process unless given an executor, and
@@ -16,7 +18,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 
 from ..errors import ConfigError, ExecutorUnavailable
-from ..methods.catalog import ChunkResult, part_json, run_chunk, run_serially
+from ..methods.catalog import ChunkResult, part_json, run_chunk
+from ..methods.trajectories import TrajectoryChunk, trajectory_chunk
 
 
 def process_context():
@@ -28,7 +31,8 @@ def process_context():
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         # Children fork from a server that has imported the engine once.
-        context.set_forkserver_preload(["landscape.methods.catalog"])
+        context.set_forkserver_preload(["landscape.methods.catalog",
+                                        "landscape.methods.trajectories"])
     return context
 
 
@@ -43,25 +47,28 @@ def _single_threaded_blas():
     threadpool_limits(1)
 
 
-serial = run_serially
+def serial(config, parts, options, chunk=run_chunk):
+    """The in-process executor: the chunks one after the other."""
+    for part in parts:
+        yield chunk(config, part, options)
 
 
 def processes(workers=None):
     """An executor running chunks on a local process pool (default: one per core)."""
     workers = workers or os.cpu_count() or 1
 
-    def run(config, parts, options):
+    def run(config, parts, options, chunk=run_chunk):
         # Decided per run, not when the executor is made: the dashboard makes it in a
         # Celery worker's main process and runs it in a (daemonic) pool process, which
         # may not start children.
         if workers < 2 or len(parts) < 2 or multiprocessing.current_process().daemon:
-            yield from serial(config, parts, options)
+            yield from serial(config, parts, options, chunk)
             return
         pool = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
                                    mp_context=process_context(),
                                    initializer=_single_threaded_blas)
         try:
-            futures = [pool.submit(partial(run_chunk, config, part, options)) for part in parts]
+            futures = [pool.submit(partial(chunk, config, part, options)) for part in parts]
             for future in as_completed(futures):
                 yield future.result()
         finally:
@@ -81,13 +88,19 @@ def celery(url=None, timeout=3600.0, seen_workers=None):
     whose worker dies is redelivered to another one. ``seen_workers``, if a set,
     collects the names of the workers that ran chunks.
     """
-    def run(config, parts, options):
+    def run(config, parts, options, chunk=run_chunk):
         from kombu.exceptions import OperationalError
 
-        from .tasks import CHUNK_TASK, DEFAULT_REDIS_URL, celery_app
+        from .tasks import CHUNK_TASK, DEFAULT_REDIS_URL, TRAJECTORY_TASK, celery_app
 
-        if options != type(options)():
-            raise ValueError("Celery workers run the default descent options")
+        if chunk is trajectory_chunk:
+            task_name, result_type, extra = TRAJECTORY_TASK, TrajectoryChunk, [options.to_json()]
+        elif chunk is run_chunk:
+            if options != type(options)():
+                raise ValueError("Celery workers run the default descent options")
+            task_name, result_type, extra = CHUNK_TASK, ChunkResult, []
+        else:
+            raise ValueError(f"Celery workers have no task for {chunk!r}")
         where = url or DEFAULT_REDIS_URL
         app = celery_app(where)
         try:
@@ -96,7 +109,7 @@ def celery(url=None, timeout=3600.0, seen_workers=None):
                 raise ExecutorUnavailable(
                     f"no Celery worker answers at {where}; start one with "
                     "`celery --app landscape.worker worker` or use --executor local")
-            pending = [app.send_task(CHUNK_TASK, args=[config.to_dict(), part_json(part)])
+            pending = [app.send_task(task_name, args=[config.to_dict(), part_json(part)] + extra)
                        for part in parts]
         except OperationalError as exc:
             raise ExecutorUnavailable(f"cannot reach Redis at {where}: {exc}") from None
@@ -105,7 +118,7 @@ def celery(url=None, timeout=3600.0, seen_workers=None):
                 data = task.get(timeout=timeout)
                 if seen_workers is not None:
                     seen_workers.add(data["worker"])
-                yield ChunkResult.from_json(data, config)
+                yield result_type.from_json(data, config)
         finally:
             for task in pending:       # stopped early (error, cancel): drop what is left
                 if not task.ready():

@@ -57,7 +57,9 @@ def time_budget(seconds, progress=None):
 # is a miss, recomputed.
 EXPECTED = {
     "catalog": {"fixed_points": list, "global_fraction": (int, float)},
-    "trajectories": {"t": list, "Q": list, "M": list, "loss": list, "label": list},
+    # Q, M and loss: ``trajectories.array_to_json`` (``array_from_json`` also reads lists)
+    "trajectories": {"t": list, "Q": (dict, list), "M": (dict, list), "loss": (dict, list),
+                     "label": list},
     "flow": {"t": list, "Q": list, "M": list, "loss": list},
     "families": {"rows": list},
     "hierarchy": {"levels": list, "links": list},
@@ -170,14 +172,17 @@ def cached_catalog(config, cache):
 
 def trajectories_result(config, cache=None, points=60, progress=None, executor=None,
                         catalog=None):
-    """Flows from every catalog start (float32 data as lists), labelled by endpoint.
+    """Flows from every catalog start (``StartTrajectories.to_json``: float32 arrays as
+    base64, read with ``trajectories.array_from_json``), labelled by endpoint; computed
+    in chunks on ``executor``, as the catalog is.
 
     ``catalog``: the catalog JSON of ``config``; by default read back from the cache
     (computed first if it is not there)."""
     def compute():
         found = catalog if catalog is not None else catalog_result(config, cache, progress,
                                                                    executor)
-        return catalog_trajectories(Catalog.from_json(found), points=points).to_json()
+        return catalog_trajectories(Catalog.from_json(found), points=points,
+                                    executor=executor, progress=progress).to_json()
 
     return _cached(cache, "trajectories", config.to_dict() | {"points": points}, compute)
 

@@ -1,10 +1,13 @@
-"""The Celery task module: a Celery app on Redis with the search-chunk task.
+"""The Celery task module: a Celery app on Redis with the search-chunk tasks.
 
 ``landscape.run_chunk`` runs one chunk of a multi-start search. JSON only: a
 canonical config and a part in (a list of random-start indices, or explicit starts
 ``{"indices", "students"}`` as the hierarchy's embedding search sends), the chunk's
-end points out, so no code or pickles travel through Redis. This module imports no web framework; the worker entry
-(``landscape.worker``) adds the dashboard's background callbacks.
+end points out, so no code or pickles travel through Redis.
+``landscape.run_trajectory_chunk`` runs the Flows 3D trajectories of a chunk of random
+starts (config, indices and ``TrajectoryOptions`` in, ``TrajectoryChunk`` out). This
+module imports no web framework; the worker entry (``landscape.worker``) adds the
+dashboard's background callbacks.
 """
 from __future__ import annotations
 
@@ -12,15 +15,25 @@ from celery import Celery
 
 from ..config import CatalogConfig
 from ..methods.catalog import part_from_json, run_chunk
+from ..methods.trajectories import TrajectoryOptions, trajectory_chunk
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CHUNK_TASK = "landscape.run_chunk"
+TRAJECTORY_TASK = "landscape.run_trajectory_chunk"
 DEFAULT_VISIBILITY_SECONDS = 900.0
 
 
 def run_chunk_json(task, config_data, part):
     """One chunk of starts; its ChunkResult as JSON plus the worker's name."""
     result = run_chunk(CatalogConfig.from_dict(config_data), part_from_json(part))
+    return result.to_json() | {"worker": task.request.hostname}
+
+
+def run_trajectory_chunk_json(task, config_data, part, options):
+    """The Flows 3D trajectories of one chunk of random starts (a list of indices);
+    its TrajectoryChunk as JSON plus the worker's name."""
+    result = trajectory_chunk(CatalogConfig.from_dict(config_data), part,
+                              TrajectoryOptions.from_json(options))
     return result.to_json() | {"worker": task.request.hostname}
 
 
@@ -49,6 +62,7 @@ def make_celery(url, visibility_seconds=DEFAULT_VISIBILITY_SECONDS):
         result_backend_transport_options={"retry_policy": {"timeout": 3.0}},
     )
     celery.task(name=CHUNK_TASK, bind=True)(run_chunk_json)
+    celery.task(name=TRAJECTORY_TASK, bind=True)(run_trajectory_chunk_json)
     return celery
 
 

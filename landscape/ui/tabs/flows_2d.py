@@ -111,7 +111,8 @@ def start_ending_at(context, raw, index):
     """The first catalog start whose gradient flow ends at entry ``index``, or None (the
     labels of the Flows 3D trajectories, cached; computed within the request budget)."""
     traj = service.trajectories_result(state.catalog_config(raw), context.cache,
-                                       progress=service.time_budget(REQUEST_SECONDS))
+                                       progress=service.time_budget(REQUEST_SECONDS),
+                                       executor=context.executor)
     return next((s for s, label in enumerate(traj["label"]) if label == index), None)
 
 
