@@ -26,12 +26,16 @@ CHROMEDRIVER = ("/usr/bin/chromedriver",)
 
 # In the page: is the visible part still busy, and what does it show? (Dash marks outputs
 # of running callbacks with data-dash-is-loading; a background job shows its progress bar.)
+# arguments[0]: the tab whose view is awaited (or none: the whole page). Until Dash has
+# built the layout and shown that view, the view counts as not shown.
 PAGE_STATE = """
 const visible = el => el.offsetParent !== null;
-const graphs = [...document.querySelectorAll('.js-plotly-plot')].filter(visible);
+const view = arguments[0] ? document.getElementById('view-' + arguments[0]) : document.body;
+const shown = !!view && visible(view) && !document.querySelector('._dash-loading');
+const graphs = shown ? [...view.querySelectorAll('.js-plotly-plot')].filter(visible) : [];
 const busy = [...document.querySelectorAll('[data-dash-is-loading="true"], .progress.active')]
     .filter(visible).length;
-return {busy: busy, graphs: graphs.length,
+return {busy: busy, graphs: graphs.length, shown: shown,
         overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
         drawn: graphs.filter(g => g._fullLayout && g.querySelector('.main-svg')).length,
         signature: graphs.map(g => JSON.stringify([(g.data || []).length,
@@ -127,14 +131,15 @@ def browser(width=1280, height=720):
     return driver
 
 
-def wait_until_drawn(driver, timeout, settle=1.5, poll=0.25):
-    """Seconds until the visible view is idle with every figure drawn and unchanged for
-    ``settle`` seconds, or None after ``timeout`` seconds."""
+def wait_until_drawn(driver, timeout, tab=None, settle=1.5, poll=0.25):
+    """Seconds until the view of ``tab`` (default: whatever is visible) is shown and idle
+    with every figure drawn and unchanged for ``settle`` seconds, or None after
+    ``timeout`` seconds."""
     started = time.monotonic()
     last, since = None, None
     while time.monotonic() - started < timeout:
-        state = driver.execute_script(PAGE_STATE)
-        ready = state["busy"] == 0 and state["drawn"] == state["graphs"]
+        state = driver.execute_script(PAGE_STATE, tab)
+        ready = state["shown"] and state["busy"] == 0 and state["drawn"] == state["graphs"]
         key = (state["graphs"], state["signature"])
         if ready and key == last:
             if time.monotonic() - since >= settle:
@@ -166,7 +171,7 @@ def run(output, presets=None, tabs=None, lecture=False, width=1280, height=720,
         try:
             for i, (name, tab, label, query) in enumerate(chosen):
                 driver.get(dashboard.url + "/" + query)
-                seconds = wait_until_drawn(driver, timeout)
+                seconds = wait_until_drawn(driver, timeout, tab)
                 overflow = driver.execute_script(PAGE_STATE)["overflow"]
                 if not top:
                     driver.execute_script(SCROLL_TO_VIEW)

@@ -68,7 +68,7 @@ def test_every_preset_and_tab_draws_from_the_cache_in_lecture_type(precomputed, 
     try:
         for name, tab, _, query in gallery.views(lecture=True):
             driver.get(proc.url + "/" + query)
-            seconds = gallery.wait_until_drawn(driver, DRAWN_WITHIN)
+            seconds = gallery.wait_until_drawn(driver, DRAWN_WITHIN, tab)
             figures = driver.execute_script(FIGURES)
             times.append({"preset": name, "tab": tab, "seconds": seconds})
             wrong = []
