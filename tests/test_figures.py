@@ -505,6 +505,7 @@ def test_share_by_width_draws_each_catalog_and_marks_the_missing_width(spurious)
     assert figures.share_by_width_figure(rows, lecture=True).layout.font.size >= 20
 
 
+@pytest.mark.slow
 def test_gradient_flow_and_sgd_from_one_start_share_one_loss_axis():
     gf = service.flow_result(make_flow_config(3, 3, lr=0, time=40, points=60, start=2))
     sgd = service.flow_result(make_flow_config(3, 3, lr=0.1, time=400, points=60, start=2,

@@ -101,6 +101,7 @@ def test_flow_views(view):
     assert other is not figure3d and other["layout"] != figure3d["layout"]
 
 
+@pytest.mark.slow
 def test_families_view_and_its_message_for_asymmetric_teachers():
     context = ViewContext(cache=DictCache())
     raw, _ = config_from_search("?students=4&teachers=4&dim=4")
@@ -283,6 +284,7 @@ def test_share_against_K_reads_the_cache_and_its_job_fills_it(monkeypatch):
     assert all(state.catalog_config(v).dim == w for w, v in state.across_controls(raw))
 
 
+@pytest.mark.slow
 def test_a_start_that_ends_at_the_chosen_entry(view):
     context, raw, ready, _, _ = view
     catalog = context.catalog(raw)
