@@ -309,3 +309,18 @@ def test_a_start_that_ends_at_the_chosen_entry(view):
         assert gf["loss"][-1] == pytest.approx(point["loss"], rel=0.05, abs=1e-6)
     missing = flows_2d.show_end_start(context, ready, "99", "50", "100", "flows-2d")
     assert "no entry #99" in missing.layout.annotations[0].text
+
+
+def test_only_the_open_tab_asks_for_its_work():
+    # A page on another tab neither starts the Connections job nor computes the Fixed
+    # points figures; opening the tab does.
+    raw, _ = config_from_search("?students=3&teachers=3&dim=3&starts=10")
+    assert connections.request_connections("flows-3d", raw) is no_update
+    assert connections.request_connections("connections", None) is no_update
+    assert connections.request_connections("connections", raw) == raw
+
+    def must_not_run():
+        raise AssertionError("computed on a hidden tab")
+
+    assert fixed_points.while_open("theory", 3, must_not_run) == (no_update,) * 3
+    assert fixed_points.while_open("fixed-points", 1, lambda: "drawn") == "drawn"

@@ -38,6 +38,8 @@ def layout():
             html.Span(id="connections-status", className="summary"),
         ]),
         dcc.Store(id="connections-ready"),
+        # The controls, set when the tab is open: what starts the job besides the button.
+        dcc.Store(id="connections-request"),
         html.Div(className="row", children=[
             dcc.Checklist(id="connections-log", options=[{"label": " log loss", "value": "log"}],
                           value=[], inline=True),
@@ -50,6 +52,11 @@ def layout():
         ]),
         dcc.Loading(graph("connections-plane")),
     ])
+
+
+def request_connections(tab, raw):
+    """The controls when this tab is open and they are valid, else nothing."""
+    return raw if tab == TAB and raw else no_update
 
 
 def compute_connections(context, clicks, tab, raw, report):
@@ -125,12 +132,17 @@ def show_connection(context, index, raw, lecture=False):
 
 
 def register(app, context):
+    # Opening the tab, or new controls while it is open, asks for the connections (shown
+    # when cached); the job is not started for a page on another tab. The tab may open
+    # before the controls are validated (a URL with tab=connections): the request follows
+    # when they are.
+    app.callback(Output("connections-request", "data"),
+                 Input("tab", "value"), Input("config", "data"))(request_connections)
+
     @app.callback(
         Output("connections-ready", "data"), Output("connections-status", "children"),
-        Input("connections-button", "n_clicks"), Input("tab", "value"),
-        # an Input: the tab may open before the config is validated (a URL with
-        # tab=connections), and a new config is a new catalog
-        Input("config", "data"),
+        Input("connections-button", "n_clicks"), Input("connections-request", "data"),
+        State("tab", "value"), State("config", "data"),
         background=True, manager=context.manager,
         progress=[Output("connections-progress", "value"),
                   Output("connections-progress", "max")],
@@ -138,9 +150,9 @@ def register(app, context):
                  (Output("connections-progress", "className"), "progress active", "progress")],
         cancel=[Input("connections-cancel", "n_clicks")],
         prevent_initial_call=True)
-    def connections_job(set_progress, clicks, tab, raw):
-        # a new config computes only on the button (or shows its cached result)
-        clicks = 0 if ctx.triggered_id == "config" else clicks
+    def connections_job(set_progress, clicks, _, tab, raw):
+        # a request computes nothing new: it shows the cached result (the button computes)
+        clicks = 0 if ctx.triggered_id == "connections-request" else clicks
         return compute_connections(context, clicks, tab, raw,
                                    lambda done, total: set_progress((str(done), str(total))))
 

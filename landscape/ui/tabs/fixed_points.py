@@ -13,6 +13,7 @@ from .. import state
 from ..common import config_from_search, reason_in_figures
 from ..components import graph, table
 
+TAB = "fixed-points"
 CATALOG_HEAD = ["#", "loss", "kind", "index", "flat", "hits %", "min eigenvalue", "visits"]
 
 
@@ -232,15 +233,21 @@ def download(context, button, raw):
     return dcc.send_string(catalog_json(catalog), "fixed_points.json")
 
 
+def while_open(tab, outputs, show):
+    """``show()`` while this tab is open; on another tab nothing is computed or sent (the
+    tab's own Input runs the view when it opens)."""
+    return show() if tab == TAB else (no_update,) * outputs
+
+
 def register(app, context):
     app.callback(Output("shares", "figure"), Output("catalog-table", "children"),
                  Output("point", "options"), Output("point", "value"),
                  Output("surface-other", "options"),
                  Input("catalog-ready", "data"), Input("shares-scale", "value"),
-                 Input("lecture", "data"), State("url", "search"))(
+                 Input("lecture", "data"), Input("tab", "value"), State("url", "search"))(
         reason_in_figures("figure", "table", "options", "value", "options")(
-            lambda raw, scale, lecture, search: show_catalog(context, raw, search, scale,
-                                                             lecture)))
+            lambda raw, scale, lecture, tab, search: while_open(
+                tab, 5, lambda: show_catalog(context, raw, search, scale, lecture))))
     app.callback(Output("compare-a", "figure"), Output("compare-b", "figure"),
                  Output("compare-row", "style"), Output("shares-row", "style"),
                  Input("catalog-ready", "data"), Input("compare-config", "data"),
@@ -252,16 +259,18 @@ def register(app, context):
     app.callback(Output("heatmap-q", "figure"), Output("heatmap-m", "figure"),
                  Output("spectrum", "figure"),
                  Input("point", "value"), Input("lecture", "data"),
-                 Input("catalog-ready", "data"))(
+                 Input("catalog-ready", "data"), Input("tab", "value"))(
         reason_in_figures("figure", "figure", "figure")(
-            lambda point, lecture, raw: show_point(context, point, raw, lecture)))
+            lambda point, lecture, raw, tab: while_open(
+                tab, 3, lambda: show_point(context, point, raw, lecture))))
     app.callback(Output("surface", "figure"), Output("contour", "figure"),
                  Input("point", "value"), Input("surface-directions", "value"),
                  Input("surface-other", "value"), Input("lecture", "data"),
-                 Input("catalog-ready", "data"))(
+                 Input("catalog-ready", "data"), Input("tab", "value"))(
         reason_in_figures("figure", "figure")(
-            lambda point, directions, other, lecture, raw: show_surface(
-                context, point, directions, other, raw, lecture)))
+            lambda point, directions, other, lecture, raw, tab: while_open(
+                tab, 2, lambda: show_surface(context, point, directions, other, raw,
+                                             lecture))))
     @app.callback(
         Output("across-ready", "data"), Output("across-status", "children"),
         Input("across-button", "n_clicks"), State("config", "data"),
