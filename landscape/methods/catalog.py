@@ -417,10 +417,11 @@ def run_chunk(config, part, options=DescentOptions()):
                        reasons=[str(r) for r in result.reason])
 
 
-def run_serially(config, parts, options):
-    """The in-process executor: the chunks one after the other."""
+def run_serially(config, parts, options, chunk=run_chunk):
+    """The in-process executor: ``chunk`` (a catalog's by default) of each part, one
+    after the other."""
     for part in parts:
-        yield run_chunk(config, part, options)
+        yield chunk(config, part, options)
 
 
 def find_fixed_points(config, progress=None, options=DescentOptions(), executor=None):

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..errors import check_deadline
-from .catalog import identify, snap_parallel, unpadded
+from .catalog import identify, run_serially, snap_parallel, unpadded
 from .descent import CONVERGED, PADDED, DescentOptions, descend, living_loss
 from ..maths.spectrum import GLOBAL_LOSS
 from ..maths.kernels import evaluate, flow_gradient
@@ -200,12 +200,6 @@ def trajectory_chunk(config, part, options=TrajectoryOptions()):
                            end=ends.students, status=ends.status)
 
 
-def run_serially(config, parts, options, chunk=trajectory_chunk):
-    """The in-process executor: the chunks one after the other."""
-    for part in parts:
-        yield chunk(config, part, options)
-
-
 def catalog_trajectories(catalog, points=60, t_max=1000.0, executor=None, progress=None):
     """Trajectories of every start of ``catalog`` (a ``Catalog``).
 
@@ -229,8 +223,7 @@ def catalog_trajectories(catalog, points=60, t_max=1000.0, executor=None, progre
     parts = chunks(S, getattr(executor, "workers", 1))
     results, done = [], 0
     # closing(): a stop (time budget, cancel) drops the chunks still queued at once.
-    running = (executor(config, parts, options, chunk=trajectory_chunk) if executor
-               else run_serially(config, parts, options))
+    running = (executor or run_serially)(config, parts, options, chunk=trajectory_chunk)
     with closing(running) as finished:
         for result in finished:
             results.append(result)

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 
 from ..errors import ConfigError, ExecutorUnavailable
-from ..methods.catalog import ChunkResult, part_json, run_chunk
+from ..methods.catalog import ChunkResult, part_json, run_chunk, run_serially
 from ..methods.trajectories import TrajectoryChunk, trajectory_chunk
 
 
@@ -47,10 +47,7 @@ def _single_threaded_blas():
     threadpool_limits(1)
 
 
-def serial(config, parts, options, chunk=run_chunk):
-    """The in-process executor: the chunks one after the other."""
-    for part in parts:
-        yield chunk(config, part, options)
+serial = run_serially
 
 
 def processes(workers=None):
