@@ -143,13 +143,23 @@ def post_callback(url, body, timeout=120):
         return r.headers, json.loads(data) if data else None
 
 
+# The callback that validates a URL query (landscape.ui.callbacks: validate): the config,
+# and the catalog at once when it is cached, else a request for the catalog job.
+VALIDATE_OUTPUT = ("..config.data...message.children...catalog-request.data"
+                   "...catalog-ready.data...summary.children..")
+
+
 def validate_request(search):
-    return {"output": "..config.data...message.children..",
+    return {"output": VALIDATE_OUTPUT,
             "outputs": [{"id": "config", "property": "data"},
-                        {"id": "message", "property": "children"}],
+                        {"id": "message", "property": "children"},
+                        {"id": "catalog-request", "property": "data"},
+                        {"id": "catalog-ready", "property": "data"},
+                        {"id": "summary", "property": "children"}],
             "inputs": [{"id": "url", "property": "search", "value": search}],
             "changedPropIds": ["url.search"],
-            "state": [{"id": "config", "property": "data", "value": None}]}
+            "state": [{"id": "config", "property": "data", "value": None},
+                      {"id": "catalog-request", "property": "data", "value": None}]}
 
 
 def view_requests(url, search):

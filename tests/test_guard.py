@@ -5,6 +5,7 @@ import pytest
 
 from app import app, server
 from landscape.ui.guard import MAX_REQUEST_BYTES
+from servers import VALIDATE_OUTPUT, validate_request
 
 
 @pytest.fixture
@@ -12,24 +13,12 @@ def client():
     return server.test_client()
 
 
-CONFIG_OUTPUT = "..config.data...message.children.."
-
-
-def callback_body(value):
-    return {"output": CONFIG_OUTPUT,
-            "outputs": [{"id": "config", "property": "data"},
-                        {"id": "message", "property": "children"}],
-            "inputs": [{"id": "url", "property": "search", "value": value}],
-            "changedPropIds": ["url.search"],
-            "state": [{"id": "config", "property": "data", "value": None}]}
-
-
 @pytest.mark.parametrize("body", [
     "not json", "{}", "[1, 2]", "null", '"text"',
     json.dumps({"output": "no-such.thing", "inputs": [], "changedPropIds": []}),
-    json.dumps({"output": CONFIG_OUTPUT, "inputs": "zz", "changedPropIds": []}),
-    json.dumps({"output": CONFIG_OUTPUT, "inputs": [{"id": "url"}], "changedPropIds": []}),
-    json.dumps({"output": CONFIG_OUTPUT, "inputs": [], "changedPropIds": [1]}),
+    json.dumps({"output": VALIDATE_OUTPUT, "inputs": "zz", "changedPropIds": []}),
+    json.dumps({"output": VALIDATE_OUTPUT, "inputs": [{"id": "url"}], "changedPropIds": []}),
+    json.dumps({"output": VALIDATE_OUTPUT, "inputs": [], "changedPropIds": [1]}),
     json.dumps({"output": 5, "inputs": []}),
 ])
 def test_malformed_callback_requests_get_400(client, body):
@@ -46,7 +35,7 @@ def test_huge_bodies_get_413(client):
 @pytest.mark.parametrize("value", [{"evil": 1}, [1, 2], 12345, None, "?students=" + "9" * 500,
                                    "?students=1e999&dim=-inf", "?teacher=file:/etc/passwd"])
 def test_odd_callback_values_never_give_5xx(client, value):
-    r = client.post("/_dash-update-component", data=json.dumps(callback_body(value)),
+    r = client.post("/_dash-update-component", data=json.dumps(validate_request(value)),
                     content_type="application/json")
     assert r.status_code < 500
     # the server keeps serving
@@ -55,7 +44,7 @@ def test_odd_callback_values_never_give_5xx(client, value):
 
 def test_valid_callback_request_still_works(client):
     r = client.post("/_dash-update-component",
-                    data=json.dumps(callback_body("?students=3&teachers=3&starts=10")),
+                    data=json.dumps(validate_request("?students=3&teachers=3&starts=10")),
                     content_type="application/json")
     assert r.status_code == 200
     data = r.get_json()["response"]

@@ -354,9 +354,11 @@ def test_deeply_nested_callback_bodies_get_400():
     """Row 11: a callback POST nested 1000 deep was a 500 (RecursionError)."""
     import json
 
+    from servers import VALIDATE_OUTPUT
+
     _, client = _callback_client()
     deep = "[" * 1000 + "]" * 1000
-    body = ('{"output": "..config.data...message.children..", "outputs": [{"id": "config", '
+    body = ('{"output": "' + VALIDATE_OUTPUT + '", "outputs": [{"id": "config", '
             '"property": "data"}, {"id": "message", "property": "children"}], "inputs": '
             '[{"id": "url", "property": "search", "value": ' + deep + '}], '
             '"changedPropIds": ["url.search"], "state": []}')

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import make_browser
-from servers import post_callback, start_gunicorn, stop, view_requests
+from servers import VALIDATE_OUTPUT, post_callback, start_gunicorn, stop, view_requests
 
 pytestmark = pytest.mark.server
 
@@ -51,19 +51,19 @@ def storm_requests(base):
     json_type = {"Content-Type": "application/json"}
     valid_inputs = [{"id": "url", "property": "search", "value": "?students=3"}]
     bodies = ["", "not json", "{", "[]", "null", "1e999", '"x"' * 1000, "{\"output\": []}",
-              json.dumps({"output": "..config.data...message.children..", "inputs": 7}),
-              json.dumps({"output": "..config.data...message.children..",
+              json.dumps({"output": VALIDATE_OUTPUT, "inputs": 7}),
+              json.dumps({"output": VALIDATE_OUTPUT,
                           "inputs": [{"id": {"$ne": 1}, "property": 3}]}),
-              json.dumps({"output": "..config.data...message.children..",
+              json.dumps({"output": VALIDATE_OUTPUT,
                           "outputs": [{"id": "config", "property": "data"},
                                       {"id": "message", "property": "children"}],
                           "inputs": valid_inputs, "changedPropIds": ["url.search"],
                           "state": "nope"}),
               json.dumps({"output": "nope.children", "inputs": valid_inputs}),
-              json.dumps({"output": "..config.data...message.children..",
+              json.dumps({"output": VALIDATE_OUTPUT,
                           "outputs": {"id": "config"}, "inputs": valid_inputs,
                           "changedPropIds": ["url.search"]}),
-              json.dumps({"output": "..config.data...message.children..",
+              json.dumps({"output": VALIDATE_OUTPUT,
                           "outputs": [{"id": "config", "property": "data"},
                                       {"id": "message", "property": "children"}],
                           "inputs": [{"id": "url", "property": "search",

@@ -39,6 +39,31 @@ def test_catalog_job_reports_progress_and_summarises_the_cached_result(view):
     assert len(context.cache) == 1                     # the job cached it; the view reads it
 
 
+def test_a_cached_catalog_is_ready_at_once_and_only_a_missing_one_starts_the_job(view):
+    """The page's first callback hands over a cached catalog itself: the background job
+    and its polling took about a second of every page load, with nothing to compute."""
+    context, raw, _, summary, _ = view
+    assert callbacks.catalog_outputs(context, SEARCH, None, None) == [
+        raw, "", no_update, raw, summary]
+    # a job still running for other controls is cancelled by an empty request
+    other, _ = config_from_search(SEARCH.replace("starts=30", "starts=31"))
+    assert callbacks.catalog_outputs(context, SEARCH, other, other) == [
+        raw, "", None, raw, summary]
+    # not cached: only the job is asked, and what is shown stays until it ends
+    missing = SEARCH.replace("starts=30", "starts=32")
+    wanted, _ = config_from_search(missing)
+    assert callbacks.catalog_outputs(context, missing, raw, None) == [
+        wanted, "", wanted, no_update, no_update]
+    # the same config (a tab click): nothing downstream runs again
+    assert callbacks.catalog_outputs(context, SEARCH + "&tab=flows-2d", raw, None) == [
+        no_update, "", no_update, no_update, no_update]
+    # bad controls: a message, and nothing shown
+    config, message, request, ready, text = callbacks.catalog_outputs(
+        context, "?students=0", raw, raw)
+    assert config is None and "students" in message
+    assert (request, ready, text) == (None, None, "")
+
+
 def test_fixed_points_view(view):
     context, raw, ready, _, _ = view
     figure, table, options, value, others = fixed_points.show_catalog(context, ready, SEARCH)

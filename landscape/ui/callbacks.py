@@ -21,6 +21,27 @@ def catalog_summary(result):
             f"computed in {result['seconds']:.2f} s")
 
 
+def catalog_outputs(context, search, current, request):
+    """[config, message, catalog-request, catalog-ready, summary] for the URL query
+    ``search`` (``current``: the config store, ``request``: the catalog-request store).
+
+    A query that leaves the config as it is (a tab click, a view option) sets nothing, so
+    the figures that follow from it do not run again. A cached catalog is ready at once,
+    without a background job and its polling; only a catalog not yet cached is requested
+    from the job. An empty request is sent only to cancel a job that may still run.
+    """
+    raw, message = config_from_search(search)
+    if raw is not None and raw == current:
+        return [no_update, "", no_update, no_update, no_update]
+    cancel = None if request is not None else no_update
+    if raw is None:
+        return [None, message, cancel, None, ""]
+    found = service.cached_catalog(state.catalog_config(raw), context.cache)
+    if found is None:
+        return [raw, message, raw, no_update, no_update]
+    return [raw, message, cancel, raw, catalog_summary(found)]
+
+
 def compare_from_search(search):
     """(control values of the comparison's second view or None, error message)."""
     values = state.from_query(search)
@@ -158,27 +179,28 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
 
     # Validate once, at the edge. The URL is the single source of truth: controls
     # write it (sync_url), and everything computed follows from it.
-    # A URL change that leaves the config as it is (a tab click, a view option) sets
-    # nothing: the catalog job and the figures that follow from it do not run again.
     @app.callback(Output("config", "data"), Output("message", "children"),
-                  Input("url", "search"), State("config", "data"))
-    def validate(search, current):
-        config, message = config_from_search(search)
-        if config is not None and config == current:
-            return no_update, ""
-        return config, message
+                  Output("catalog-request", "data"), Output("catalog-ready", "data"),
+                  Output("summary", "children"),
+                  Input("url", "search"), State("config", "data"),
+                  State("catalog-request", "data"))
+    def validate(search, current, request):
+        return catalog_outputs(context, search, current, request)
 
-    # The catalog: a background job with progress and cancel.
+    # The catalog when it is not cached: a background job with progress and cancel.
     @app.callback(
-        Output("catalog-ready", "data"), Output("summary", "children"),
-        Input("config", "data"),
+        Output("catalog-ready", "data", allow_duplicate=True),
+        Output("summary", "children", allow_duplicate=True),
+        Input("catalog-request", "data"),
         background=True, manager=manager,
         progress=[Output("progress", "value"), Output("progress", "max")],
         running=[(Output("cancel", "disabled"), False, True),
                  (Output("progress", "className"), "progress active", "progress")],
         cancel=[Input("cancel", "n_clicks")],
-        prevent_initial_call=False)
+        prevent_initial_call=True)
     def compute_catalog(set_progress, raw):
+        if not raw:       # an empty request only cancels a job still running
+            return no_update, no_update
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))))
 

@@ -229,6 +229,11 @@ def describe_error(exc):
 STATUS_OUTPUTS = {("summary", "children"), ("hierarchy-status", "children")}
 
 
+def _property(output):
+    """An output's property without the ``@hash`` Dash appends to a duplicate output."""
+    return str(output.get("property", "")).split("@", 1)[0]
+
+
 def on_callback_error(exc):
     """Dash ``on_error``: a callback that fails answers with a message, not a 500."""
     from dash import ctx, no_update, set_props
@@ -238,7 +243,7 @@ def on_callback_error(exc):
     set_props("message", {"children": text})
     outputs = ctx.outputs_list
     flat = outputs if isinstance(outputs, list) else [outputs]
-    values = [text if isinstance(o, dict) and (o.get("id"), o.get("property")) in STATUS_OUTPUTS
+    values = [text if isinstance(o, dict) and (o.get("id"), _property(o)) in STATUS_OUTPUTS
               else no_update for o in flat]
     if all(v is no_update for v in values):
         return None

@@ -13,6 +13,7 @@ def layout():
     return html.Div(id="page", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="config"),            # validated config dict, or None
+        dcc.Store(id="catalog-request"),   # config dict whose catalog the job computes
         dcc.Store(id="catalog-ready"),     # config dict of the cached catalog
         dcc.Store(id="lecture"),           # True in lecture mode: large figure text
         dcc.Store(id="address-bar"),       # output of the clientside address-bar writer
