@@ -40,28 +40,38 @@ def test_catalog_job_reports_progress_and_summarises_the_cached_result(view):
 
 
 def test_a_cached_catalog_is_ready_at_once_and_only_a_missing_one_starts_the_job(view):
-    """The page's first callback hands over a cached catalog itself: the background job
-    and its polling took about a second of every page load, with nothing to compute."""
+    """The page's validating callback hands over a cached catalog itself: the background
+    job and its polling took about a second of every page load, with nothing to compute."""
     context, raw, _, summary, _ = view
-    assert callbacks.catalog_outputs(context, SEARCH, None, None) == [
-        raw, "", no_update, raw, summary]
+
+    def outputs(search, current, request):
+        return callbacks.catalog_outputs(context, *config_from_search(search), current,
+                                         request)
+
+    assert outputs(SEARCH, None, None) == [raw, "", no_update, raw, summary]
     # a job still running for other controls is cancelled by an empty request
     other, _ = config_from_search(SEARCH.replace("starts=30", "starts=31"))
-    assert callbacks.catalog_outputs(context, SEARCH, other, other) == [
-        raw, "", None, raw, summary]
+    assert outputs(SEARCH, other, other) == [raw, "", None, raw, summary]
     # not cached: only the job is asked, and what is shown stays until it ends
     missing = SEARCH.replace("starts=30", "starts=32")
     wanted, _ = config_from_search(missing)
-    assert callbacks.catalog_outputs(context, missing, raw, None) == [
-        wanted, "", wanted, no_update, no_update]
+    assert outputs(missing, raw, None) == [wanted, "", wanted, no_update, no_update]
     # the same config (a tab click): nothing downstream runs again
-    assert callbacks.catalog_outputs(context, SEARCH + "&tab=flows-2d", raw, None) == [
-        no_update, "", no_update, no_update, no_update]
-    # bad controls: a message, and nothing shown
-    config, message, request, ready, text = callbacks.catalog_outputs(
-        context, "?students=0", raw, raw)
+    assert outputs(SEARCH + "&tab=flows-2d", raw, None) == [no_update, "", no_update,
+                                                             no_update, no_update]
+    # bad controls: a message, nothing shown, and it stays on the next tab click
+    config, message, request, ready, text = outputs("?students=0", raw, raw)
     assert config is None and "students" in message
     assert (request, ready, text) == (None, None, "")
+    assert outputs("?students=0&tab=families", None, None)[:2] == [no_update, message]
+    # the second view of a comparison: labelled, and nothing at all without one
+    compare = callbacks.compare_from_search(SEARCH.replace("starts=30", "starts=31")
+                                            + "&compare=starts=30")
+    controls = {cid: raw[cid] for cid in state.CONTROL_IDS}
+    assert callbacks.catalog_outputs(context, *compare, None, None, label="second view") == [
+        controls, "", no_update, controls, "second view: " + summary]
+    assert callbacks.catalog_outputs(context, *callbacks.compare_from_search(SEARCH), None,
+                                     None)[2:] == [no_update] * 3
 
 
 def test_fixed_points_view(view):
@@ -98,6 +108,8 @@ def test_only_the_visible_tab_computes(view):
     context, raw, ready, _, _ = view
     before = len(context.cache)
     assert flows_2d.show_flow(context, raw, "5", "", "0", "fixed-points") == (no_update,) * 3
+    assert flows_2d.show_flow_heatmaps(context, 3, raw, "5", "", "0",
+                                       "fixed-points") == (no_update,) * 2
     assert flows_3d.show_flows_3d(context, ready, "families", None, None, None) is no_update
     assert families.show_families(context, raw, "flows-2d") == (no_update, no_update)
     assert len(context.cache) == before

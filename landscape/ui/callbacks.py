@@ -21,25 +21,25 @@ def catalog_summary(result):
             f"computed in {result['seconds']:.2f} s")
 
 
-def catalog_outputs(context, search, current, request):
-    """[config, message, catalog-request, catalog-ready, summary] for the URL query
-    ``search`` (``current``: the config store, ``request``: the catalog-request store).
+def catalog_outputs(context, raw, message, current, request, label=None):
+    """[config, message, request, ready, summary] of a view whose validated controls are
+    ``raw`` (None, with ``message``, when they are not valid); ``current`` is the config
+    store and ``request`` the job's request store.
 
-    A query that leaves the config as it is (a tab click, a view option) sets nothing, so
-    the figures that follow from it do not run again. A cached catalog is ready at once,
+    Controls that are as they were (a tab click, a view option) set nothing, so the
+    figures that follow from them do not run again. A cached catalog is ready at once,
     without a background job and its polling; only a catalog not yet cached is requested
     from the job. An empty request is sent only to cancel a job that may still run.
     """
-    raw, message = config_from_search(search)
-    if raw is not None and raw == current:
-        return [no_update, "", no_update, no_update, no_update]
+    if raw == current:
+        return [no_update, message, no_update, no_update, no_update]
     cancel = None if request is not None else no_update
     if raw is None:
         return [None, message, cancel, None, ""]
     found = service.cached_catalog(state.catalog_config(raw), context.cache)
     if found is None:
         return [raw, message, raw, no_update, no_update]
-    return [raw, message, cancel, raw, catalog_summary(found)]
+    return [raw, message, cancel, raw, (f"{label}: " if label else "") + catalog_summary(found)]
 
 
 def compare_from_search(search):
@@ -55,8 +55,6 @@ def run_catalog_job(context, raw, report, label=None):
     """The catalog job: computes (or finds cached) the catalog of validated controls
     ``raw``, reporting ``report(done, total)``; returns (raw, status line) (``label``:
     what the status line names)."""
-    if not raw:
-        return None, ""
     config = state.catalog_config(raw)
     report(0, config.starts)
     result = service.catalog_result(
@@ -185,7 +183,8 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                   Input("url", "search"), State("config", "data"),
                   State("catalog-request", "data"))
     def validate(search, current, request):
-        return catalog_outputs(context, search, current, request)
+        raw, message = config_from_search(search)
+        return catalog_outputs(context, raw, message, current, request)
 
     # The catalog when it is not cached: a background job with progress and cancel.
     @app.callback(
@@ -205,21 +204,28 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                                lambda done, total: set_progress((str(done), str(total))))
 
     # The second view of a side-by-side comparison (``compare=K=9``): validated, and its
-    # catalog computed by a job of its own.
+    # catalog ready at once or computed by a job of its own.
     @app.callback(Output("compare-config", "data"), Output("compare-message", "children"),
-                  Input("url", "search"), State("compare-config", "data"))
-    def validate_compare(search, current):
+                  Output("compare-request", "data"), Output("compare-ready", "data"),
+                  Output("compare-summary", "children"),
+                  Input("url", "search"), State("compare-config", "data"),
+                  State("compare-request", "data"))
+    def validate_compare(search, current, request):
         compare, message = compare_from_search(search)
-        return (no_update if compare == current else compare), message
+        return catalog_outputs(context, compare, message, current, request,
+                               label="second view")
 
     @app.callback(
-        Output("compare-ready", "data"), Output("compare-summary", "children"),
-        Input("compare-config", "data"),
+        Output("compare-ready", "data", allow_duplicate=True),
+        Output("compare-summary", "children", allow_duplicate=True),
+        Input("compare-request", "data"),
         background=True, manager=manager,
         progress=[Output("compare-progress", "value"), Output("compare-progress", "max")],
         running=[(Output("compare-progress", "className"), "progress active", "progress")],
         prevent_initial_call=True)
     def compute_compare(set_progress, raw):
+        if not raw:       # an empty request only cancels a job still running
+            return no_update, no_update
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))),
                                label="second view")

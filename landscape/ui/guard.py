@@ -226,7 +226,8 @@ def describe_error(exc):
 # Status lines of the background jobs. Dash drops set_props from an error handler when
 # a background job cannot even start (no slot, no Redis), so the handler returns the
 # message as the value of these outputs as well.
-STATUS_OUTPUTS = {("summary", "children"), ("hierarchy-status", "children")}
+STATUS_OUTPUTS = {("summary", "children"), ("compare-summary", "children"),
+                  ("hierarchy-status", "children")}
 
 
 def _property(output):

@@ -18,6 +18,7 @@ def layout():
         dcc.Store(id="lecture"),           # True in lecture mode: large figure text
         dcc.Store(id="address-bar"),       # output of the clientside address-bar writer
         dcc.Store(id="compare-config"),    # control values of the compared view, or None
+        dcc.Store(id="compare-request"),   # the same, whose catalog the job computes
         dcc.Store(id="compare-ready"),     # the same once its catalog is cached
         html.Div(className="header", children=[
             html.H1("landscape: the loss landscape of two-layer ReLU networks"),

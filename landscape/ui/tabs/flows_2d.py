@@ -80,8 +80,10 @@ def show_flow(context, raw, time, simulate, start, tab, mode="all", lecture=Fals
             last, marks)
 
 
-def show_flow_heatmaps(context, index, raw, time, simulate, start, lecture=False):
+def show_flow_heatmaps(context, index, raw, time, simulate, start, tab=TAB, lecture=False):
     """Q and M at the slider's time, on colour scales fixed over the whole flow."""
+    if tab != TAB:
+        return no_update, no_update
     empty = figures.empty_figure("move the slider to see Q and M at that time",
                                  lecture=lecture)
     if not raw:
@@ -175,6 +177,7 @@ def register(app, context):
                  Input("flow-slider", "value"), Input("flow-graph", "figure"),
                  State("config", "data"), State("flow-time", "value"),
                  State("flow-simulate", "value"), State("flow-start", "value"),
-                 State("lecture", "data"))(
-        reason_in_figures("figure", "figure")(lambda index, _, raw, time, simulate, start, lecture: show_flow_heatmaps(
-            context, index, raw, time, simulate, start, lecture)))
+                 State("tab", "value"), State("lecture", "data"))(
+        reason_in_figures("figure", "figure")(
+            lambda index, _, raw, time, simulate, start, tab, lecture: show_flow_heatmaps(
+                context, index, raw, time, simulate, start, tab, lecture)))

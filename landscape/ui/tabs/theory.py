@@ -1,7 +1,7 @@
 """Theory: the model and what each view shows, for a first visit."""
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 
 THEORY = r"""
 ### The model
@@ -41,8 +41,17 @@ exactly in $\min(d, K+M)$ dimensions, for any input dimension $d$, including $d\
 
 def layout():
     return html.Div(id="view-theory", className="view theory", children=[
-        dcc.Markdown(THEORY, mathjax=True)])
+        html.Div(id="theory-text")])
+
+
+def show_theory(tab, shown):
+    """The text, typeset once its tab is first opened: MathJax and the Markdown renderer
+    (2.5 MB of scripts, and typesetting) are then not paid by every other view's page."""
+    if tab != "theory" or shown:
+        return no_update
+    return dcc.Markdown(THEORY, mathjax=True)
 
 
 def register(app, context):
-    """Nothing to compute."""
+    app.callback(Output("theory-text", "children"), Input("tab", "value"),
+                 State("theory-text", "children"))(show_theory)
