@@ -10,7 +10,8 @@ from landscape.errors import ConfigError
 from landscape.running import service
 from landscape.ui import callbacks, state
 from landscape.ui.common import ViewContext, config_from_search
-from landscape.ui.tabs import connections, families, fixed_points, flows_2d, flows_3d, hierarchy
+from landscape.ui.tabs import (connections, families, fixed_points, flows_2d, flows_3d,
+                               hierarchy, theory)
 
 SEARCH = "?students=4&teachers=4&dim=4&starts=30&point=1"
 
@@ -361,3 +362,11 @@ def test_only_the_open_tab_asks_for_its_work():
 
     assert fixed_points.while_open("theory", 3, must_not_run) == (no_update,) * 3
     assert fixed_points.while_open("fixed-points", 1, lambda: "drawn") == "drawn"
+
+
+def test_the_theory_text_is_typeset_when_its_tab_first_opens():
+    # MathJax and the Markdown renderer (2.5 MB of scripts) are not loaded by other views
+    assert theory.show_theory("fixed-points", None) is no_update
+    text = theory.show_theory("theory", None)
+    assert text.mathjax and "arc-cosine kernel" in text.children
+    assert theory.show_theory("theory", text.to_plotly_json()) is no_update
