@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -93,6 +94,83 @@ def test_url_restores_the_view(server, browser):
     # lecture mode hides the controls
     assert "lecture" in browser.find_element(By.ID, "page").get_attribute("class")
     assert not browser.find_element(By.ID, "controls").is_displayed()
+
+
+def test_the_tabs_fields_are_kept_in_the_url(server, browser):
+    """Issue 15 item 5: flow start, T, the 3D axes and the surface's directions are part
+    of the view a link shares. The address bar keeps only fields whose components hold
+    them (a field back at its default is left out), so a field still in it after the page
+    settled was restored."""
+    browser.get(server + "/?students=3&teachers=3&dim=3&starts=20&tab=flows-2d&flow-start=2"
+                "&flow-time=20&axis-x=Q%5B0%2C1%5D&surface-directions=flat")
+    wait_for(browser, lambda d: "fixed point" in summary(d))
+    assert browser.find_element(By.ID, "flow-time").get_attribute("value") == "20"
+    assert browser.find_element(By.ID, "flow-start").get_attribute("value") == "2"
+    # the heatmaps' slider shows t on its marks and no index anywhere (no number box)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#view-flows-2d input[type=number]")
+    box = browser.find_element(By.ID, "flow-time")
+    box.send_keys(Keys.END, Keys.BACKSPACE * 4, "30", Keys.ENTER)
+    wait_for(browser, lambda d: "flow-time=30" in d.current_url, timeout=20)
+    next(t for t in browser.find_elements(By.CSS_SELECTOR, "#tab .tab")
+         if t.text.strip() == "Flows 3D").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "view-flows-3d").is_displayed())
+    time.sleep(2)
+    address = urllib.parse.unquote(browser.current_url)
+    assert "axis-x=Q[0,1]" in address and "surface-directions=flat" in address, address
+    assert "tab=flows-3d" in address
+    # the link opens the same view again, with the field changed in the page
+    browser.get(browser.current_url)
+    wait_for(browser, lambda d: d.find_element(By.ID, "view-flows-3d").is_displayed())
+    wait_for(browser, lambda d: d.find_element(By.ID, "flow-time").get_attribute("value") == "30")
+    assert "axis-x=Q[0,1]" in urllib.parse.unquote(browser.current_url)
+
+
+# What a phone shows of each view: the page's sideways overflow, the widest element that
+# sticks out of the viewport, and each visible figure's drawn width and smallest text.
+PHONE_STATE = """
+const width = document.documentElement.clientWidth;
+const visible = el => el.offsetParent !== null;
+// inside a box that scrolls or clips sideways (a wide table) is not the page's overflow
+const boxed = el => {
+    for (let a = el.parentElement; a && a.id !== 'page'; a = a.parentElement) {
+        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+    }
+    return false;
+};
+const out = [...document.querySelectorAll('#page *')].filter(visible)
+    .filter(el => el.getBoundingClientRect().right > width + 1 && !boxed(el))
+    .map(el => (el.id || el.className || el.tagName) + ' ' + Math.round(el.getBoundingClientRect().right));
+return {overflow: document.documentElement.scrollWidth - width, width: width,
+        outside: out.slice(0, 5),
+        figures: [...document.querySelectorAll('.js-plotly-plot')].filter(visible).map(g => ({
+            id: g.closest('.dash-graph').id, width: g.getBoundingClientRect().width,
+            drawn: !!g._fullLayout,
+            smallest: Math.min(...[...g.querySelectorAll('svg text')]
+                .filter(t => t.textContent.trim())
+                .map(t => parseFloat(getComputedStyle(t).fontSize)))}))};
+"""
+
+
+def test_phone_width_wraps_the_page_and_keeps_figures_readable(server):
+    """Issue 15 item 7: at 390 px the header and controls wrap, no view scrolls sideways,
+    and every figure spans most of the width with text of at least 10 px."""
+    from landscape import gallery
+
+    phone = gallery.browser(390, 844)
+    try:
+        for tab in ("fixed-points", "flows-2d", "flows-3d", "families", "connections"):
+            phone.get(server + f"/?students=3&teachers=3&dim=3&starts=20&tab={tab}")
+            assert gallery.wait_until_drawn(phone, 90, tab) is not None, tab
+            state = phone.execute_script(PHONE_STATE)
+            assert state["width"] <= 390, state["width"]
+            assert state["overflow"] <= 0 and not state["outside"], (tab, state)
+            assert state["figures"], tab
+            for figure in state["figures"]:
+                assert figure["drawn"], (tab, figure)
+                assert figure["width"] >= 0.8 * state["width"], (tab, figure)
+                assert figure["smallest"] >= 10, (tab, figure)
+    finally:
+        phone.quit()
 
 
 def test_progress_bar_appears_and_cancel_stops_the_job(server, browser):

@@ -69,6 +69,20 @@ def test_presets_are_distinct_and_open_a_tab():
         state.catalog_config(state.DEFAULTS | preset)
 
 
+def test_a_preset_opens_its_own_tab_in_a_fresh_view():
+    # a view with widths, a comparison and a chosen point, in lecture mode
+    before = state.from_query("?students=17&teachers=17&dim=inf&widths=17+18+19&compare=K%3D18"
+                              "&point=3&flow-time=20&axis-x=loss&tab=hierarchy&lecture=1")
+    first = next(iter(state.PRESETS))
+    after = state.with_preset(before, first)
+    assert after["tab"] == state.PRESETS[first]["tab"] == "fixed-points"
+    assert (after["students"], after["teachers"], after["dim"]) == ("6", "6", "6")
+    assert after["widths"] == after["compare"] == "" and after["point"] == "0"
+    assert after["flow-time"] == state.FLOW_VIEW["time"] and after["axis-x"] == "mean diag Q"
+    assert after["lecture"] == "1"
+    assert state.with_preset(before, state.PAPER_PRESET)["widths"] == "17 18 19"
+
+
 @pytest.mark.browser
 @pytest.mark.server
 def test_arrow_keys_walk_through_the_lecture(tmp_path, browser):

@@ -77,14 +77,20 @@ def test_a_cached_catalog_is_ready_at_once_and_only_a_missing_one_starts_the_job
 
 def test_fixed_points_view(view):
     context, raw, ready, _, _ = view
-    figure, table, options, value, others = fixed_points.show_catalog(context, ready, SEARCH)
+    figure, table, options, value, others, other = fixed_points.show_catalog(context, ready,
+                                                                             SEARCH)
     catalog = context.catalog(raw)
     assert len(options) == len(catalog["fixed_points"]) == len(others)
     assert value == ("1" if len(options) > 1 else "0")          # ?point=1 when it exists
     assert figure.data
     # A result for controls that have changed since is not shown.
+    assert other is None                  # no other point in the URL
+    # the URL's other point for the surface, where this catalog has it
+    last = str(len(options) - 1)
+    assert fixed_points.show_catalog(context, ready, SEARCH + "&surface-other=" + last)[5] == last
+    assert fixed_points.show_catalog(context, ready, SEARCH + "&surface-other=99")[5] is None
     stale = fixed_points.show_catalog(context, ready, SEARCH.replace("starts=30", "starts=31"))
-    assert stale == (no_update,) * 5
+    assert stale == (no_update,) * 6
     q, m, spectrum = fixed_points.show_point(context, "0", ready)
     np.testing.assert_allclose(q.data[0].z, catalog["fixed_points"][0]["Q"])
     surface, contour = fixed_points.show_surface(context, "0", "soft", None, ready)
@@ -173,11 +179,27 @@ def test_show_tab_shows_exactly_one_view():
     assert shown == ["families"]
 
 
-def test_axis_options_keep_valid_choices():
-    raw, _ = config_from_search("?students=3&teachers=2")
-    out = flows_3d.axis_options(raw, "Q[0,1]", "nonsense", None)
-    assert out[3] == "Q[0,1]" and out[4] == flows_3d.DEFAULT_AXES[1]
-    assert service.cache_key("catalog", state.catalog_config(raw).to_dict())
+def test_axis_options_keep_the_urls_valid_choices():
+    search = "?students=3&teachers=2&axis-x=Q%5B0%2C1%5D&axis-y=nonsense"
+    raw, _ = config_from_search(search)
+    out = flows_3d.axis_options(raw, search)
+    assert out[0] == out[1] == out[2] and "Q[0,1]" in out[0]
+    assert out[3:] == ["Q[0,1]", state.DEFAULT_AXES[1], state.DEFAULT_AXES[2]]
+    # an axis of a wider network than these controls make is not kept
+    assert flows_3d.axis_options(raw, search.replace("Q%5B0%2C1%5D", "Q%5B0%2C5%5D"))[3] == (
+        state.DEFAULT_AXES[0])
+
+
+def test_the_tabs_fields_round_trip_through_the_url_and_stay_out_of_it_at_defaults():
+    values = state.from_query("?students=5")
+    assert {k: values[k] for k in state.VIEW_FIELDS} == state.VIEW_FIELDS
+    assert state.to_query(values) == state.to_query(state.from_query("?students=5"))
+    assert not any(k in state.to_query(values) for k in state.VIEW_FIELDS)
+    chosen = {"flow-start": "3", "flow-time": "20", "flow-simulate": "100",
+              "axis-x": "Q[0,1]", "axis-y": "loss", "axis-z": "max M",
+              "surface-directions": "flat", "surface-other": "2"}
+    again = state.from_query(state.to_query(values | chosen))
+    assert {k: again[k] for k in state.VIEW_FIELDS} == chosen
 
 
 def test_connections_view_computes_on_the_button_and_shows_the_tree():

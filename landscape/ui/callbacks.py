@@ -3,6 +3,8 @@ registration of every tab's callbacks. Callbacks only wire inputs to the service
 figures; the views are plain functions in ``ui.tabs``."""
 from __future__ import annotations
 
+import json
+
 from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 
 from ..errors import ConfigError
@@ -65,10 +67,12 @@ def run_catalog_job(context, raw, report, label=None):
     return raw, (f"{label}: " if label else "") + catalog_summary(result)
 
 
-# The chosen fixed point, connection and flow end written into the address bar (not into the URL
-# component, whose changes would start the page's callbacks again).
-POINT_IN_ADDRESS_BAR = """
-function (point, connection, endsAt) {
+# The chosen fixed point, connection and flow end, and the tabs' own fields (state.VIEW_FIELDS,
+# left out at their defaults), written into the address bar (not into the URL component,
+# whose changes would start the page's callbacks again).
+ADDRESS_BAR = """
+function (point, connection, endsAt, ...fields) {
+    const defaults = %s;
     const params = new URLSearchParams(window.location.search);
     let changed = false;
     [['point', point], ['connection', connection]].forEach(function (pair) {
@@ -77,20 +81,26 @@ function (point, connection, endsAt) {
             changed = true;
         }
     });
-    if (endsAt === null || endsAt === undefined || endsAt === '') {
-        changed = changed || params.has('ends-at');
-        params.delete('ends-at');
-    } else if (params.get('ends-at') !== String(endsAt)) {
-        params.set('ends-at', String(endsAt));
-        changed = true;
-    }
+    Object.keys(defaults).concat(['ends-at']).forEach(function (name, i) {
+        const value = name === 'ends-at' ? endsAt : fields[i];
+        const text = value === null || value === undefined ? '' : String(value);
+        if (text === (defaults[name] || '')) {
+            changed = changed || params.has(name);
+            params.delete(name);
+        } else if (params.get(name) !== text) {
+            params.set(name, text);
+            changed = true;
+        }
+    });
     if (changed) {
         window.history.replaceState(window.history.state, '',
                                     window.location.pathname + '?' + params.toString());
     }
     return window.dash_clientside.no_update;
 }
-"""
+""" % json.dumps(state.VIEW_FIELDS)
+# The tabs' fields that the URL sets directly (the others are set with their options).
+FIELDS_FROM_URL = ["flow-start", "flow-time", "flow-simulate", "surface-directions"]
 
 
 def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
@@ -110,16 +120,19 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         + [Output("tab", "value"), Output("hierarchy-widths", "value"), Output("url", "search"),
            Output("page", "className"), Output("lecture", "data"),
            Output("shares-scale", "value"), Output("flow-mode", "value"),
-           Output("compare", "value")],
+           Output("compare", "value")]
+        + [Output(field, "value") for field in FIELDS_FROM_URL],
         [Input("url", "search")] + control_inputs
         + [Input("tab", "value"), Input("preset", "value"), Input("hierarchy-widths", "value"),
            Input("shares-scale", "value"), Input("flow-mode", "value"),
            Input("compare", "value")],
-        State("point", "value"), State("connection", "value"), State("flow-end", "value"),
-        State("flow-end", "options"))
+        [State("point", "value"), State("connection", "value"), State("flow-end", "value"),
+         State("flow-end", "options")] + [State(field, "value") for field in state.VIEW_FIELDS])
     def sync_url(search, *values):
-        (*controls, tab, preset, widths, shares, flow_mode, compare, point, connection,
-         flow_end, end_options) = values
+        count = len(state.CONTROL_IDS)
+        controls, values = values[:count], values[count:]
+        (tab, preset, widths, shares, flow_mode, compare, point, connection, flow_end,
+         end_options, *fields) = values
         # A user's change wins over a URL change that arrives with it (Dash merges a
         # pending URL update with the click that came after it).
         changed = set(ctx.triggered_prop_ids.values()) - {"url"}
@@ -139,9 +152,10 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
             current["compare"] = (compare or "").strip()
             if end_options:       # else the catalog is not there yet: the URL's choice stays
                 current["ends-at"] = "" if flow_end in (None, "") else str(flow_end)
+            current.update({field: "" if value is None else str(value)
+                            for field, value in zip(state.VIEW_FIELDS, fields)})
             if "preset" in changed and preset in state.PRESETS:
-                current.update(state.DEFAULTS | state.PRESETS[preset])
-                current["point"] = current["connection"] = "0"
+                current = state.with_preset(current, preset)
             if changed & set(state.CONTROL_IDS):
                 current["point"] = current["connection"] = "0"
         page = "page" if current.get("lecture", "0") == "0" else "page lecture"
@@ -155,12 +169,18 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         views_out = ([current["shares"], current["flow-mode"], current["compare"]]
                      if writes_controls else [no_update] * 3)
         lecture = current.get("lecture", "0") != "0" if writes_controls else no_update
+        if current["surface-directions"] not in state.SURFACE_DIRECTIONS:
+            current["surface-directions"] = state.VIEW_FIELDS["surface-directions"]
+        fields_out = ([current[field] for field in FIELDS_FROM_URL] if writes_controls
+                      else [no_update] * len(FIELDS_FROM_URL))
         return (controls_out + [tab_out, widths_out, state.to_query(current), page, lecture]
-                + views_out)
+                + views_out + fields_out)
 
-    app.clientside_callback(POINT_IN_ADDRESS_BAR, Output("address-bar", "data"),
+    app.clientside_callback(ADDRESS_BAR, Output("address-bar", "data"),
                             Input("point", "value"), Input("connection", "value"),
-                            Input("flow-end", "value"), prevent_initial_call=True)
+                            Input("flow-end", "value"),
+                            [Input(field, "value") for field in state.VIEW_FIELDS],
+                            prevent_initial_call=True)
 
     graph_ids = [c.id for c in app.layout._traverse() if isinstance(c, dcc.Graph)]
 
@@ -170,7 +190,7 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
                             [Output(g, "config") for g in graph_ids],
                             Input("image-format", "value"), prevent_initial_call=True)
 
-    # The address bar itself: it also holds the point (POINT_IN_ADDRESS_BAR).
+    # The address bar itself: it also holds the point and the tabs' fields (ADDRESS_BAR).
     app.clientside_callback("function (_) { return window.location.href; }",
                             Output("copy-link", "content"), Input("copy-link", "n_clicks"),
                             prevent_initial_call=True)

@@ -30,13 +30,23 @@ CONTROLS = [  # (id = URL parameter = CLI option, label, default)
 ]
 CONTROL_IDS = [cid for cid, _, _ in CONTROLS]
 DEFAULTS = {cid: default for cid, _, default in CONTROLS}
+# What the views compute besides the catalog (precompute fills the same results).
+FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+DEFAULT_AXES = ("mean diag Q", "max M", "loss")
+SURFACE_DIRECTIONS = ("soft", "flat", "segment")
+# The tabs' own fields kept in the URL (component id = URL key), left out of it at their
+# defaults.
+VIEW_FIELDS = {"flow-start": FLOW_VIEW["start"], "flow-time": FLOW_VIEW["time"],
+               "flow-simulate": FLOW_VIEW["simulate"], "axis-x": DEFAULT_AXES[0],
+               "axis-y": DEFAULT_AXES[1], "axis-z": DEFAULT_AXES[2],
+               "surface-directions": SURFACE_DIRECTIONS[0], "surface-other": ""}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",
                  "connection": "0", "shares": "linear", "flow-mode": "all", "compare": "",
-                 "ends-at": ""}
-# What the views compute besides the catalog (precompute fills the same results).
-FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
+                 "ends-at": ""} | VIEW_FIELDS
+# Left out of the URL when they hold their default.
+QUIET_IN_URL = {"widths", "compare", "ends-at", *VIEW_FIELDS}
 # SGD's learning rate in "a start that ends at #i" when the controls ask for gradient flow
 END_START_LR = "0.2"
 FAMILY_MAX_WIDTH = 25
@@ -74,6 +84,13 @@ PRESETS = {
 LIGHT_PRESETS = [name for name in PRESETS if name != PAPER_PRESET]
 
 
+def with_preset(values, name):
+    """The view of preset ``name`` from view ``values``: a fresh view (controls and view
+    state at their defaults, then the preset's), in lecture mode if ``values`` was."""
+    kept = {key: values[key] for key in ("lecture", "step") if key in values}
+    return DEFAULTS | VIEW_DEFAULTS | PRESETS[name] | kept
+
+
 def from_query(search):
     """Control and view values from a URL query string (unknown keys ignored)."""
     values = dict(DEFAULTS) | dict(VIEW_DEFAULTS)
@@ -86,7 +103,7 @@ def from_query(search):
 def to_query(values):
     return "?" + urlencode({k: values[k] for k in CONTROL_IDS + list(VIEW_DEFAULTS)
                             if k in values and values[k] is not None
-                            and not (k in ("widths", "compare", "ends-at") and not values[k])})
+                            and not (k in QUIET_IN_URL and values[k] == VIEW_DEFAULTS[k])})
 
 
 def catalog_config(values):

@@ -45,7 +45,8 @@ def layout():
             html.Label("fixed point", htmlFor="point"),
             dcc.Dropdown(id="point", clearable=False, style={"width": "26rem"}),
             html.Label("directions", htmlFor="surface-directions"),
-            dcc.Dropdown(id="surface-directions", clearable=False, value="soft",
+            dcc.Dropdown(id="surface-directions", clearable=False,
+                         value=state.VIEW_FIELDS["surface-directions"],
                          options=[{"label": "two softest eigenvectors", "value": "soft"},
                                   {"label": "flattest directions", "value": "flat"},
                                   {"label": "segment to another point", "value": "segment"}],
@@ -99,20 +100,23 @@ def catalog_json(catalog):
 
 
 def show_catalog(context, raw, search, scale="linear", lecture=False):
-    """Shares figure, table, and the point pickers' options and value."""
+    """Shares figure, table, and the point pickers' options and values (the URL's, where
+    this catalog has them)."""
     if not raw:
         return (figures.empty_figure("the catalog is being computed (progress above)",
-                                     lecture=lecture), None, [], None, [])
+                                     lecture=lecture), None, [], None, [], None)
     if raw != config_from_search(search)[0]:
-        return (no_update,) * 5          # a result for controls that have changed since
+        return (no_update,) * 6          # a result for controls that have changed since
     catalog = context.catalog(raw)
     options = [{"label": f"#{i}: {p['kind'].replace('_', ' ')}, loss {p['loss']:.4g}",
                 "value": str(i)} for i, p in enumerate(catalog["fixed_points"])]
-    wanted = state.from_query(search)["point"]
-    value = wanted if any(o["value"] == wanted for o in options) else (
+    values = {o["value"] for o in options}
+    wanted = state.from_query(search)
+    value = wanted["point"] if wanted["point"] in values else (
         options[0]["value"] if options else None)
+    other = wanted["surface-other"] if wanted["surface-other"] in values else None
     return (figures.basin_share_figure(catalog, log=scale == "log", lecture=lecture),
-            table(CATALOG_HEAD, catalog_rows(catalog)), options, value, options)
+            table(CATALOG_HEAD, catalog_rows(catalog)), options, value, options, other)
 
 
 def compare_title(raw):
@@ -242,12 +246,12 @@ def while_open(tab, outputs, show):
 def register(app, context):
     app.callback(Output("shares", "figure"), Output("catalog-table", "children"),
                  Output("point", "options"), Output("point", "value"),
-                 Output("surface-other", "options"),
+                 Output("surface-other", "options"), Output("surface-other", "value"),
                  Input("catalog-ready", "data"), Input("shares-scale", "value"),
                  Input("lecture", "data"), Input("tab", "value"), State("url", "search"))(
-        reason_in_figures("figure", "table", "options", "value", "options")(
+        reason_in_figures("figure", "table", "options", "value", "options", "value")(
             lambda raw, scale, lecture, tab, search: while_open(
-                tab, 5, lambda: show_catalog(context, raw, search, scale, lecture))))
+                tab, 6, lambda: show_catalog(context, raw, search, scale, lecture))))
     app.callback(Output("compare-a", "figure"), Output("compare-b", "figure"),
                  Output("compare-row", "style"), Output("shares-row", "style"),
                  Input("catalog-ready", "data"), Input("compare-config", "data"),
@@ -285,9 +289,10 @@ def register(app, context):
 
     app.callback(Output("across-graph", "figure"), Output("across-note", "children"),
                  Input("config", "data"), Input("across-ready", "data"),
-                 Input("lecture", "data"))(
+                 Input("lecture", "data"), Input("tab", "value"))(
         reason_in_figures("figure", "text")(
-            lambda raw, _, lecture: show_across(context, raw, lecture)))
+            lambda raw, _, lecture, tab: while_open(
+                tab, 2, lambda: show_across(context, raw, lecture))))
     app.callback(Output("download", "data"),
                  Input("download-json-button", "n_clicks"),
                  Input("download-csv-button", "n_clicks"),

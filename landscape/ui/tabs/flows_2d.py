@@ -37,8 +37,9 @@ def layout():
         dcc.Loading(graph("flow-graph")),
         html.Div(className="row", children=[
             html.Label("time for the heatmaps", htmlFor="flow-slider"),
+            # marks in units of t; no number box or tooltip, which would show the index
             html.Div(dcc.Slider(id="flow-slider", min=0, max=100, step=1, value=100,
-                                marks=None, tooltip={"placement": "bottom"}),
+                                marks=None, allow_direct_input=False),
                      style={"width": "30rem"}),
         ]),
         html.Div(className="row", children=[

@@ -18,7 +18,7 @@ TAB = "flows-3d"
 BUILT_FIGURES = 8
 _BUILT = OrderedDict()
 _BUILT_LOCK = threading.Lock()
-DEFAULT_AXES = ("mean diag Q", "max M", "loss")
+DEFAULT_AXES = state.DEFAULT_AXES
 
 
 def layout():
@@ -32,13 +32,15 @@ def layout():
     ])
 
 
-def axis_options(raw, *current):
-    """The axes' options for these controls, keeping the current choices that remain."""
+def axis_options(raw, search=""):
+    """The axes' options for these controls, and the URL's axes where they are among them."""
     if not raw:
         return [list(figures.AXES)] * 3 + list(DEFAULT_AXES)
     config = state.catalog_config(raw)
     options = figures.axis_options(config.students, config.teachers)
-    values = [c if c in options else d for c, d in zip(current, DEFAULT_AXES)]
+    wanted = state.from_query(search)
+    values = [wanted[f"axis-{a}"] if wanted[f"axis-{a}"] in options else default
+              for a, default in zip("xyz", DEFAULT_AXES)]
     return [options] * 3 + values
 
 
@@ -72,8 +74,7 @@ def show_flows_3d(context, raw, tab, x, y, z, lecture=False):
 def register(app, context):
     app.callback([Output(f"axis-{a}", "options") for a in "xyz"]
                  + [Output(f"axis-{a}", "value") for a in "xyz"],
-                 Input("config", "data"), [State(f"axis-{a}", "value") for a in "xyz"])(
-        axis_options)
+                 Input("config", "data"), State("url", "search"))(axis_options)
     app.callback(Output("flows-3d-graph", "figure"),
                  Input("catalog-ready", "data"), Input("tab", "value"),
                  [Input(f"axis-{a}", "value") for a in "xyz"], Input("lecture", "data"))(
