@@ -981,11 +981,13 @@ def hierarchy_figure(hierarchy, lecture=False, compact=False):
                             marker=dict(size=sizes, color=KIND_COLOURS[kind], symbol=symbols,
                                         line=dict(color="black", width=1)),
                             hovertemplate="%{customdata}<extra></extra>")
-    link_names, labelled = set(), set()
+    link_names, labelled, to_dead = set(), set(), set()
     for link in hierarchy["links"]:
         a, b = link["from"], link["to"]
-        if b.get("nondifferentiable") or a["students"] not in by_width \
-                or b["students"] not in by_width:
+        if a["students"] not in by_width or b["students"] not in by_width:
+            continue
+        if b.get("nondifferentiable"):       # no fixed point to draw it to: counted below
+            to_dead.add((a["students"], a["index"], b["index"]))
             continue
         pa = by_width[a["students"]]["fixed_points"][a["index"]]
         pb = by_width[b["students"]]["fixed_points"][b["index"]]
@@ -1031,11 +1033,16 @@ def hierarchy_figure(hierarchy, lecture=False, compact=False):
     fig.update_yaxes(title_text="share of starts (%)", range=[0, 100], row=1, col=2)
     for col in (1, 2):
         fig.update_xaxes(title_text="width K (students)", dtick=1, tick0=0, row=1, col=col)
+    if to_dead:
+        fig.update_xaxes(title_text=f"width K (students)<br>{len(to_dead)} link"
+                                    f"{'s' if len(to_dead) > 1 else ''} to dead students "
+                                    "not drawn", row=1, col=1)
     if widths:
         fig.update_xaxes(range=[min(widths) - 0.5, max(widths) + 0.7], row=1, col=1)
     fig.update_layout(title="How spurious minima drain as width grows" if compact else
                       "Over-parameterisation: how spurious minima drain as width grows",
-                      barmode="stack", legend=dict(orientation="h", y=-0.22))
+                      barmode="stack",
+                      legend=dict(orientation="h", y=-0.3 if to_dead else -0.22))
     return style(fig, lecture, height=640 if lecture else 600)
 
 

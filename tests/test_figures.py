@@ -444,6 +444,19 @@ def test_hierarchy_writes_the_global_share_on_each_width(hierarchy22):
     assert list(bars[0].x) == [lv["students"] for lv in hierarchy22["levels"]]
 
 
+def test_hierarchy_says_how_many_links_end_at_a_dead_student(hierarchy22):
+    """A link into a dead-student end has no fixed point to be drawn to: it is counted on
+    the axis, not dropped without a word (issue 15: no trace silently dropped)."""
+    assert "dead" not in figures.hierarchy_figure(hierarchy22).layout.xaxis.title.text
+    dead = {"from": {"students": 2, "index": 0},
+            "to": {"students": 3, "index": 0, "nondifferentiable": True},
+            "relation": "pad", "count": 1}
+    for links, words in ((1, "1 link to dead students"), (2, "2 links to dead students")):
+        changed = hierarchy22 | {"links": hierarchy22["links"] + [
+            dead | {"from": {"students": 2, "index": i}} for i in range(links)]}
+        assert words in figures.hierarchy_figure(changed).layout.xaxis.title.text
+
+
 @pytest.mark.slow
 def test_hierarchy_labels_where_spurious_minima_drain():
     """K = M = 7 in d = 7 into width 8 (about a minute)."""
