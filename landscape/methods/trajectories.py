@@ -34,12 +34,12 @@ def array_to_json(values):
             "base64": base64.b64encode(values.tobytes()).decode("ascii")}
 
 
-def array_from_json(data):
-    """The array of ``array_to_json`` (nested lists are read as they are), as float64."""
+def array_from_json(data, dtype=float):
+    """The array of ``array_to_json`` (nested lists are read as they are), as ``dtype``."""
     if isinstance(data, dict):
         raw = np.frombuffer(base64.b64decode(data["base64"]), dtype="<f4")
-        return raw.reshape(data["shape"]).astype(float)
-    return np.asarray(data, dtype=float)
+        return raw.reshape(data["shape"]).astype(dtype)
+    return np.asarray(data, dtype=dtype)
 
 
 @dataclass
@@ -73,9 +73,9 @@ class StartTrajectories:
     @classmethod
     def from_json(cls, data):
         return cls(t=np.asarray(data["t"], dtype=float),
-                   Q=array_from_json(data["Q"]).astype(np.float32),
-                   M=array_from_json(data["M"]).astype(np.float32),
-                   loss=array_from_json(data["loss"]).astype(np.float32),
+                   Q=array_from_json(data["Q"], np.float32),
+                   M=array_from_json(data["M"], np.float32),
+                   loss=array_from_json(data["loss"], np.float32),
                    label=np.asarray(data["label"], dtype=int))
 
 
@@ -137,9 +137,9 @@ class TrajectoryChunk:
     @classmethod
     def from_json(cls, data, config=None):
         return cls(indices=np.asarray(data["indices"], dtype=int),
-                   Q=array_from_json(data["Q"]).astype(np.float32),
-                   M=array_from_json(data["M"]).astype(np.float32),
-                   loss=array_from_json(data["loss"]).astype(np.float32),
+                   Q=array_from_json(data["Q"], np.float32),
+                   M=array_from_json(data["M"], np.float32),
+                   loss=array_from_json(data["loss"], np.float32),
                    end=np.asarray(data["end"], dtype=float),
                    status=np.asarray(data["status"], dtype=object))
 

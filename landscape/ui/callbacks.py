@@ -56,7 +56,10 @@ def compare_from_search(search):
 def run_catalog_job(context, raw, report, label=None):
     """The catalog job: computes (or finds cached) the catalog of validated controls
     ``raw``, reporting ``report(done, total)``; returns (raw, status line) (``label``:
-    what the status line names)."""
+    what the status line names). An empty request only cancels a job still running (Dash
+    stops it when the callback runs again), and changes nothing."""
+    if not raw:
+        return no_update, no_update
     config = state.catalog_config(raw)
     report(0, config.starts)
     result = service.catalog_result(
@@ -218,8 +221,6 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         cancel=[Input("cancel", "n_clicks")],
         prevent_initial_call=True)
     def compute_catalog(set_progress, raw):
-        if not raw:       # an empty request only cancels a job still running
-            return no_update, no_update
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))))
 
@@ -244,8 +245,6 @@ def register(app, cache, manager, job_seconds=300.0, executor=executors.serial):
         running=[(Output("compare-progress", "className"), "progress active", "progress")],
         prevent_initial_call=True)
     def compute_compare(set_progress, raw):
-        if not raw:       # an empty request only cancels a job still running
-            return no_update, no_update
         return run_catalog_job(context, raw,
                                lambda done, total: set_progress((str(done), str(total))),
                                label="second view")

@@ -33,13 +33,14 @@ DEFAULTS = {cid: default for cid, _, default in CONTROLS}
 # What the views compute besides the catalog (precompute fills the same results).
 FLOW_VIEW = {"time": "50", "simulate": "500", "start": "0"}
 DEFAULT_AXES = ("mean diag Q", "max M", "loss")
-SURFACE_DIRECTIONS = ("soft", "flat", "segment")
+SURFACE_DIRECTIONS = {"soft": "two softest eigenvectors", "flat": "flattest directions",
+                      "segment": "segment to another point"}
 # The tabs' own fields kept in the URL (component id = URL key), left out of it at their
 # defaults.
 VIEW_FIELDS = {"flow-start": FLOW_VIEW["start"], "flow-time": FLOW_VIEW["time"],
                "flow-simulate": FLOW_VIEW["simulate"], "axis-x": DEFAULT_AXES[0],
                "axis-y": DEFAULT_AXES[1], "axis-z": DEFAULT_AXES[2],
-               "surface-directions": SURFACE_DIRECTIONS[0], "surface-other": ""}
+               "surface-directions": "soft", "surface-other": ""}
 # View state kept in the URL besides the controls.
 # "lecture" is 0, 1 (lecture mode: large type, no controls) or a storyline's name.
 VIEW_DEFAULTS = {"tab": "fixed-points", "point": "0", "lecture": "0", "step": "0", "widths": "",

@@ -47,9 +47,8 @@ def layout():
             html.Label("directions", htmlFor="surface-directions"),
             dcc.Dropdown(id="surface-directions", clearable=False,
                          value=state.VIEW_FIELDS["surface-directions"],
-                         options=[{"label": "two softest eigenvectors", "value": "soft"},
-                                  {"label": "flattest directions", "value": "flat"},
-                                  {"label": "segment to another point", "value": "segment"}],
+                         options=[{"label": label, "value": value}
+                                  for value, label in state.SURFACE_DIRECTIONS.items()],
                          style={"width": "16rem"}),
             dcc.Dropdown(id="surface-other", placeholder="other point", style={"width": "10rem"}),
         ]),
